@@ -1,0 +1,108 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Config } from './config.js';
+import { createPersistConsumer } from './consumers/persist-consumer.js';
+import { createDatabase } from './db/client.js';
+import { createManagementServer } from './graph/server.js';
+import { createWebhookHandler } from './ingress/handle-webhook.js';
+import { createIntegrationDirectory } from './ingress/integration-directory.js';
+import { createIngressServer } from './ingress/server.js';
+import type { Logger } from './log.js';
+import { createKafkaClient, createKafkaConsumer, createKafkaProducer } from './ports/kafka-event-log.js';
+import { createRedisCoordination } from './ports/redis-coordination.js';
+import { createShutdown } from './shutdown.js';
+
+export interface RunningApp {
+  ingressUrl?: string;
+  managementUrl?: string;
+  stop(): Promise<void>;
+}
+
+function listen(server: Server, port: number, host: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      const address = server.address() as AddressInfo;
+      const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+      resolve(`http://${shownHost}:${address.port}`);
+    });
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    // Stop accepting; in-flight requests finish; idle keep-alive sockets close now.
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
+}
+
+/** Assembles the roles chosen in `config.roles` (DESIGN.md §5). Plain wiring, no logic. */
+export async function startApp(config: Config, log: Logger): Promise<RunningApp> {
+  const shutdown = createShutdown(log);
+  const roles = new Set(config.roles);
+  const running: RunningApp = { stop: () => shutdown.run() };
+
+  try {
+    const database = createDatabase({ url: config.database.url, poolSize: config.database.poolSize, log });
+    shutdown.register('postgres', database.close);
+    const coordination = createRedisCoordination({ url: config.redis.url, keyPrefix: config.redis.keyPrefix, log });
+    shutdown.register('redis', coordination.close);
+    const kafka = createKafkaClient(config.kafka, log);
+    const integrations = createIntegrationDirectory(database.db);
+
+    const producer = roles.has('ingress') ? createKafkaProducer(kafka, config.kafka) : undefined;
+    const healthChecks: Record<string, () => Promise<unknown>> = {
+      postgres: database.ping,
+      redis: coordination.ping,
+      ...(producer ? { kafka: producer.healthy } : {}),
+    };
+
+    if (roles.has('persist')) {
+      const persist = createPersistConsumer({
+        consumer: createKafkaConsumer(kafka, config.kafka, log),
+        db: database.db,
+        coordination,
+        log: log.child({ component: 'persist' }),
+      });
+      await persist.start();
+      shutdown.register('persist-consumer', persist.stop);
+    }
+
+    if (producer) {
+      await producer.start();
+      shutdown.register('kafka-producer', producer.stop);
+      const server = createIngressServer({
+        handleWebhook: createWebhookHandler({
+          integrations,
+          producer,
+          log: log.child({ component: 'ingress' }),
+          maxBodyBytes: config.ingress.maxBodyBytes,
+        }),
+        healthChecks,
+        log: log.child({ component: 'ingress' }),
+      });
+      running.ingressUrl = await listen(server, config.ingress.port, config.host);
+      shutdown.register('ingress-listener', () => closeServer(server));
+    }
+
+    if (roles.has('graph')) {
+      const server = createManagementServer({
+        db: database.db,
+        log: log.child({ component: 'graph' }),
+        apiKeys: config.management.apiKeys,
+        integrations,
+        production: config.production,
+        healthChecks,
+      });
+      running.managementUrl = await listen(server, config.management.port, config.host);
+      shutdown.register('management-listener', () => closeServer(server));
+    }
+  } catch (error) {
+    await shutdown.run();
+    throw error;
+  }
+  log.info({ roles: [...roles], ingress: running.ingressUrl, management: running.managementUrl }, 'hookgate started');
+  return running;
+}

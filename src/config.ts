@@ -1,0 +1,124 @@
+import { z } from 'zod';
+
+/**
+ * The one place that reads the environment (STYLE.md §1). Every variable is listed in
+ * `.env.example` and the README's table; `loadConfig` reports every problem at once.
+ */
+
+const ROLES = ['ingress', 'persist', 'delivery', 'graph'] as const;
+export type Role = (typeof ROLES)[number];
+
+const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const commaList = z
+  .string()
+  .default('')
+  .transform((value) => value.split(',').map((item) => item.trim()).filter(Boolean));
+
+const urlWithProtocol = (protocols: string[]) =>
+  z.string().refine((value) => {
+    try {
+      return protocols.includes(new URL(value).protocol);
+    } catch {
+      return false;
+    }
+  }, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  HOOKGATE_ROLE: z
+    .string()
+    .default('all')
+    .transform((value, ctx): Role[] => {
+      const parts = value.split(',').map((part) => part.trim()).filter(Boolean);
+      if (parts.length === 1 && parts[0] === 'all') return [...ROLES];
+      const unknown = parts.filter((part) => !ROLES.includes(part as Role));
+      if (parts.length === 0 || unknown.length > 0) {
+        ctx.addIssue({ code: 'custom', message: `must be "all" or a comma list of ${ROLES.join(', ')}` });
+        return z.NEVER;
+      }
+      return [...new Set(parts as Role[])];
+    }),
+  LISTEN_HOST: z.string().min(1).default('127.0.0.1'),
+  INGRESS_PORT: port(8080),
+  MANAGEMENT_PORT: port(8081),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+
+  DATABASE_URL: urlWithProtocol(['postgres:', 'postgresql:']),
+  DATABASE_POOL_SIZE: positiveInt(10),
+  REDIS_URL: urlWithProtocol(['redis:', 'rediss:']),
+  REDIS_KEY_PREFIX: z.string().default('hookgate:'),
+  KAFKA_BROKERS: commaList.refine(
+    (brokers) => brokers.length > 0 && brokers.every((broker) => /^[^\s:]+:\d{1,5}$/.test(broker)),
+    'must be a comma list of host:port',
+  ),
+  KAFKA_CLIENT_ID: z.string().min(1).default('hookgate'),
+  KAFKA_TOPIC: z.string().min(1).default('hookgate.ingress.v1'),
+  KAFKA_DLQ_TOPIC: z.string().min(1).default('hookgate.ingress.dlq.v1'),
+  KAFKA_CONSUMER_GROUP: z.string().min(1).default('hookgate-persist'),
+  KAFKA_TOPIC_PARTITIONS: positiveInt(6),
+
+  MANAGEMENT_API_KEY: commaList.refine(
+    (keys) => keys.length > 0 && keys.every((key) => key.length >= 16),
+    'must hold one or more comma-separated keys of at least 16 characters',
+  ),
+  DELIVERY_ALLOWED_HOSTS: commaList,
+  INGRESS_MAX_BODY_BYTES: positiveInt(1024 * 1024),
+});
+
+export type Config = ReturnType<typeof toConfig>;
+
+function toConfig(env: z.infer<typeof envSchema>) {
+  return {
+    env: env.NODE_ENV,
+    production: env.NODE_ENV === 'production',
+    roles: env.HOOKGATE_ROLE,
+    host: env.LISTEN_HOST,
+    logLevel: env.LOG_LEVEL,
+    ingress: { port: env.INGRESS_PORT, maxBodyBytes: env.INGRESS_MAX_BODY_BYTES },
+    management: { port: env.MANAGEMENT_PORT, apiKeys: env.MANAGEMENT_API_KEY },
+    database: { url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE },
+    redis: { url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX },
+    kafka: {
+      brokers: env.KAFKA_BROKERS,
+      clientId: env.KAFKA_CLIENT_ID,
+      topic: env.KAFKA_TOPIC,
+      dlqTopic: env.KAFKA_DLQ_TOPIC,
+      consumerGroup: env.KAFKA_CONSUMER_GROUP,
+      partitions: env.KAFKA_TOPIC_PARTITIONS,
+    },
+    delivery: { allowedHosts: env.DELIVERY_ALLOWED_HOSTS },
+  };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses an environment (by default `process.env`); throws a ConfigError naming every problem. */
+export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
+  // Empty strings count as unset, so `FOO=` in a shell behaves like no FOO at all.
+  const env = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const name = issue.path.join('.');
+        return issue.code === 'invalid_type' && env[name] === undefined
+          ? `${name}: required but not set`
+          : `${name}: ${issue.message}`;
+      }),
+    );
+  }
+  return toConfig(parsed.data);
+}
+
+/** For tools that need only the database (`npm run db:migrate`). */
+export function loadDatabaseUrl(source: Record<string, string | undefined> = process.env): string {
+  const parsed = envSchema.pick({ DATABASE_URL: true }).safeParse({ DATABASE_URL: source.DATABASE_URL || undefined });
+  if (!parsed.success) throw new ConfigError([`DATABASE_URL: ${source.DATABASE_URL ? 'must be a postgres:// URL' : 'required but not set'}`]);
+  return parsed.data.DATABASE_URL;
+}

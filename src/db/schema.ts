@@ -1,0 +1,268 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  boolean,
+  customType,
+  index,
+  integer,
+  jsonb,
+  pgEnum,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+
+/**
+ * The whole mission's schema. Lists are read newest first with keyset pagination, so every
+ * listed table has an index ending in `(<time>, id)` for each filter the GraphQL API offers.
+ */
+
+const bytea = customType<{ data: Buffer; driverData: Buffer }>({
+  dataType: () => 'bytea',
+});
+
+const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
+const updatedAt = () => timestamp('updated_at', { withTimezone: true }).notNull().defaultNow();
+
+export const verificationScheme = pgEnum('verification_scheme', [
+  'HMAC_SHA256',
+  'SHARED_TOKEN',
+  'STRIPE',
+  'GITHUB',
+  'SHOPIFY',
+  'SLACK',
+  'STANDARD_WEBHOOKS',
+]);
+
+export const deliveryStatus = pgEnum('delivery_status', [
+  'PENDING',
+  'IN_FLIGHT',
+  'RETRYING',
+  'SUCCEEDED',
+  'FAILED',
+  'CANCELLED',
+]);
+
+export const deliveryTrigger = pgEnum('delivery_trigger', ['DISPATCH', 'RETRY', 'REPLAY']);
+export const processingStatus = pgEnum('processing_status', ['PENDING', 'RUNNING', 'COMPLETED', 'FAILED']);
+
+/** Scheme settings that are not secret; secrets live in their own columns. */
+export type VerificationSettings = {
+  header?: string;
+  eventKeyPath?: string;
+  eventTypePath?: string;
+  toleranceSeconds?: number;
+};
+
+export const integrations = pgTable(
+  'integrations',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    provider: text('provider').notNull(),
+    name: text('name').notNull(),
+    scheme: verificationScheme('scheme').notNull(),
+    settings: jsonb('settings').$type<VerificationSettings>().notNull().default({}),
+    secret: text('secret').notNull(),
+    previousSecret: text('previous_secret'),
+    previousSecretExpiresAt: timestamp('previous_secret_expires_at', { withTimezone: true }),
+    secretRotatedAt: timestamp('secret_rotated_at', { withTimezone: true }),
+    enabled: boolean('enabled').notNull().default(true),
+    rateLimitPerMinute: integer('rate_limit_per_minute'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex('integrations_provider_key').on(t.provider), index('integrations_created_idx').on(t.createdAt, t.id)],
+);
+
+export const destinations = pgTable(
+  'destinations',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    integrationId: uuid('integration_id')
+      .notNull()
+      .references(() => integrations.id),
+    url: text('url').notNull(),
+    secret: text('secret').notNull(),
+    enabled: boolean('enabled').notNull().default(true),
+    disabledReason: text('disabled_reason'),
+    disabledAt: timestamp('disabled_at', { withTimezone: true }),
+    ordered: boolean('ordered').notNull().default(false),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index('destinations_integration_idx').on(t.integrationId, t.createdAt)],
+);
+
+export const events = pgTable(
+  'events',
+  {
+    /** UUIDv5 of `integrationId:eventKey`: the same webhook always gets the same id. */
+    id: uuid('id').primaryKey(),
+    integrationId: uuid('integration_id')
+      .notNull()
+      .references(() => integrations.id),
+    provider: text('provider').notNull(),
+    eventKey: text('event_key').notNull(),
+    eventType: text('event_type'),
+    rawBody: bytea('raw_body').notNull(),
+    headers: jsonb('headers').$type<Record<string, string>>().notNull().default({}),
+    payload: jsonb('payload').notNull(),
+    sourceIp: text('source_ip'),
+    receivedAt: timestamp('received_at', { withTimezone: true }).notNull(),
+    kafkaPartition: integer('kafka_partition'),
+    kafkaOffset: bigint('kafka_offset', { mode: 'bigint' }),
+    persistedAt: timestamp('persisted_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('events_integration_event_key_key').on(t.integrationId, t.eventKey),
+    index('events_received_idx').on(t.receivedAt, t.id),
+    index('events_provider_received_idx').on(t.provider, t.receivedAt, t.id),
+    index('events_integration_received_idx').on(t.integrationId, t.receivedAt, t.id),
+    index('events_type_received_idx').on(t.eventType, t.receivedAt, t.id),
+    index('events_key_idx').on(t.eventKey),
+  ],
+);
+
+export const processingJobs = pgTable(
+  'processing_jobs',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    eventId: uuid('event_id')
+      .notNull()
+      .references(() => events.id),
+    kind: text('kind').notNull(),
+    status: processingStatus('status').notNull().default('PENDING'),
+    details: jsonb('details').$type<Record<string, unknown>>().notNull().default({}),
+    createdAt: createdAt(),
+    completedAt: timestamp('completed_at', { withTimezone: true }),
+  },
+  (t) => [
+    index('processing_jobs_event_idx').on(t.eventId, t.createdAt),
+    index('processing_jobs_status_idx').on(t.status, t.createdAt, t.id),
+  ],
+);
+
+export const replayRequests = pgTable(
+  'replay_requests',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    eventId: uuid('event_id').references(() => events.id),
+    destinationId: uuid('destination_id').references(() => destinations.id),
+    filter: jsonb('filter').$type<Record<string, unknown>>(),
+    requestedBy: text('requested_by').notNull(),
+    reason: text('reason').notNull(),
+    status: processingStatus('status').notNull().default('PENDING'),
+    total: integer('total').notNull().default(0),
+    processed: integer('processed').notNull().default(0),
+    error: text('error'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+    completedAt: timestamp('completed_at', { withTimezone: true }),
+  },
+  (t) => [
+    index('replay_requests_created_idx').on(t.createdAt, t.id),
+    index('replay_requests_status_idx').on(t.status, t.createdAt, t.id),
+    index('replay_requests_event_idx').on(t.eventId),
+  ],
+);
+
+export const deliveries = pgTable(
+  'deliveries',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    eventId: uuid('event_id')
+      .notNull()
+      .references(() => events.id),
+    destinationId: uuid('destination_id')
+      .notNull()
+      .references(() => destinations.id),
+    /** Copied from the event so list filters need no join. */
+    integrationId: uuid('integration_id')
+      .notNull()
+      .references(() => integrations.id),
+    status: deliveryStatus('status').notNull().default('PENDING'),
+    trigger: deliveryTrigger('trigger').notNull().default('DISPATCH'),
+    replayRequestId: uuid('replay_request_id').references(() => replayRequests.id),
+    /** Set only for ordered destinations: deliveries sharing it go one at a time. */
+    orderingKey: text('ordering_key'),
+    attemptCount: integer('attempt_count').notNull().default(0),
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull().defaultNow(),
+    leaseOwner: text('lease_owner'),
+    leaseExpiresAt: timestamp('lease_expires_at', { withTimezone: true }),
+    lastStatusCode: integer('last_status_code'),
+    lastError: text('last_error'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+    completedAt: timestamp('completed_at', { withTimezone: true }),
+  },
+  (t) => [
+    // The persist step may run twice for one event; only one dispatch per destination may exist.
+    uniqueIndex('deliveries_dispatch_once_key')
+      .on(t.eventId, t.destinationId)
+      .where(sql`${t.trigger} = 'DISPATCH'`),
+    // Claim query: due work only, so the index stays small however much history accumulates.
+    index('deliveries_due_idx')
+      .on(t.nextAttemptAt)
+      .where(sql`${t.status} in ('PENDING', 'RETRYING', 'IN_FLIGHT')`),
+    index('deliveries_ordering_idx')
+      .on(t.destinationId, t.orderingKey, t.createdAt)
+      .where(sql`${t.orderingKey} is not null and ${t.status} in ('PENDING', 'RETRYING', 'IN_FLIGHT')`),
+    index('deliveries_created_idx').on(t.createdAt, t.id),
+    index('deliveries_event_idx').on(t.eventId, t.createdAt),
+    index('deliveries_status_created_idx').on(t.status, t.createdAt, t.id),
+    index('deliveries_integration_created_idx').on(t.integrationId, t.createdAt, t.id),
+    index('deliveries_destination_created_idx').on(t.destinationId, t.createdAt, t.id),
+  ],
+);
+
+/** Append-only: a trigger refuses UPDATE and DELETE (see the custom migration). */
+export const deliveryAttempts = pgTable(
+  'delivery_attempts',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    deliveryId: uuid('delivery_id')
+      .notNull()
+      .references(() => deliveries.id),
+    attemptNumber: integer('attempt_number').notNull(),
+    startedAt: timestamp('started_at', { withTimezone: true }).notNull(),
+    durationMs: integer('duration_ms').notNull(),
+    statusCode: integer('status_code'),
+    errorClass: text('error_class'),
+    errorMessage: text('error_message'),
+    responseBody: text('response_body'),
+    requestHeaders: jsonb('request_headers').$type<Record<string, string>>().notNull().default({}),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('delivery_attempts_number_key').on(t.deliveryId, t.attemptNumber)],
+);
+
+/** Append-only: a trigger refuses UPDATE and DELETE (see the custom migration). */
+export const auditEntries = pgTable(
+  'audit_entries',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+    actor: text('actor').notNull(),
+    action: text('action').notNull(),
+    targetType: text('target_type').notNull(),
+    targetId: text('target_id'),
+    requestId: text('request_id'),
+    sourceIp: text('source_ip'),
+    details: jsonb('details').$type<Record<string, unknown>>().notNull().default({}),
+  },
+  (t) => [
+    index('audit_entries_at_idx').on(t.at, t.id),
+    index('audit_entries_action_at_idx').on(t.action, t.at, t.id),
+    index('audit_entries_actor_at_idx').on(t.actor, t.at, t.id),
+    index('audit_entries_target_at_idx').on(t.targetType, t.targetId, t.at, t.id),
+  ],
+);
+
+export type Integration = typeof integrations.$inferSelect;
+export type Destination = typeof destinations.$inferSelect;
+export type EventRow = typeof events.$inferSelect;
+export type NewEvent = typeof events.$inferInsert;
+export type Delivery = typeof deliveries.$inferSelect;
+export type AuditEntry = typeof auditEntries.$inferSelect;

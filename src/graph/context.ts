@@ -1,0 +1,14 @@
+import type { Database } from '../db/client.js';
+import type { IntegrationDirectory } from '../ingress/integration-directory.js';
+import type { Logger } from '../log.js';
+
+/** What every resolver may use; the database reaches resolvers only through here (STYLE.md §5). */
+export interface GraphContext {
+  db: Database;
+  log: Logger;
+  requestId: string;
+  /** A non-secret name for the caller: `key:<hash prefix>` of the management key used. */
+  actor: string;
+  sourceIp: string | null;
+  integrations: IntegrationDirectory;
+}

@@ -1,0 +1,51 @@
+import type { ZodError } from 'zod';
+import { GraphQLError } from 'graphql';
+
+/** Expected failures: typed in the schema so clients can branch on them (STYLE.md §6). */
+
+export interface FieldError {
+  path: string[];
+  message: string;
+}
+
+export class ValidationError extends Error {
+  constructor(
+    message: string,
+    readonly fieldErrors: FieldError[] = [],
+  ) {
+    super(message);
+    this.name = 'ValidationError';
+  }
+
+  static fromZod(error: ZodError, prefix: string[] = ['input']): ValidationError {
+    const fieldErrors = error.issues.map((issue) => ({
+      path: [...prefix, ...issue.path.map(String)],
+      message: issue.message,
+    }));
+    const summary = fieldErrors.map((field) => `${field.path.join('.')}: ${field.message}`).join('; ');
+    return new ValidationError(`invalid input: ${summary}`, fieldErrors);
+  }
+}
+
+export class NotFoundError extends Error {
+  constructor(
+    readonly resource: string,
+    readonly resourceId: string,
+  ) {
+    super(`${resource} ${resourceId} was not found`);
+    this.name = 'NotFoundError';
+  }
+}
+
+export class ConflictError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConflictError';
+  }
+}
+
+/** For query arguments (lists have no result union): a GraphQL error with field paths, never masked. */
+export function badUserInput(error: ZodError, prefix: string[]): GraphQLError {
+  const { message, fieldErrors } = ValidationError.fromZod(error, prefix);
+  return new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT', fieldErrors } });
+}

@@ -1,0 +1,35 @@
+import { builder } from '../builder.js';
+import { ConflictError, NotFoundError, ValidationError, type FieldError } from '../errors.js';
+
+export const ErrorInterface = builder.interfaceRef<Error>('Error').implement({
+  description: 'An expected failure the client can act on.',
+  fields: (t) => ({ message: t.exposeString('message') }),
+});
+
+const FieldErrorRef = builder.objectRef<FieldError>('FieldError').implement({
+  fields: (t) => ({
+    path: t.exposeStringList('path', { description: 'Where the problem is, e.g. ["input", "verification", "secret"]' }),
+    message: t.exposeString('message'),
+  }),
+});
+
+builder.objectType(ValidationError, {
+  name: 'ValidationError',
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof ValidationError,
+  fields: (t) => ({ fieldErrors: t.field({ type: [FieldErrorRef], resolve: (error) => error.fieldErrors }) }),
+});
+
+builder.objectType(NotFoundError, {
+  name: 'NotFoundError',
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof NotFoundError,
+  fields: (t) => ({ resource: t.exposeString('resource'), resourceId: t.exposeString('resourceId') }),
+});
+
+builder.objectType(ConflictError, {
+  name: 'ConflictError',
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof ConflictError,
+  fields: () => ({}),
+});

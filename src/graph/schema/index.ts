@@ -1,0 +1,17 @@
+import { lexicographicSortSchema, type GraphQLSchema } from 'graphql';
+import { builder } from '../builder.js';
+import './scalars.js';
+import './errors.js';
+import './integration.js';
+import './event.js';
+
+builder.queryType({});
+builder.mutationType({});
+
+let schema: GraphQLSchema | undefined;
+
+/** Built once per process; the schema is pure code. */
+export function buildSchema(): GraphQLSchema {
+  schema ??= lexicographicSortSchema(builder.toSchema());
+  return schema;
+}

@@ -1,0 +1,152 @@
+import { eventIdFor } from '../ids.js';
+import type { Logger } from '../log.js';
+import type { EventLogProducer } from '../ports/event-log.js';
+import type { ErrorCode } from './errors.js';
+import { bodyHashKey, MAX_EVENT_KEY_LENGTH, readJsonPath } from './event-key.js';
+import { activeSecrets, type IntegrationDirectory } from './integration-directory.js';
+import { schemeFor } from './schemes/index.js';
+import type { RequestHeaders } from './schemes/types.js';
+
+/**
+ * Decides what happens to one webhook, without knowing about HTTP (STYLE.md §3).
+ * Cheap rejections come first (DESIGN.md §2): route, size and type, then the signature on the
+ * raw bytes, then parsing, then the produce that a 202 depends on.
+ */
+
+export type BodyReadResult = { ok: true; body: Buffer } | { ok: false; reason: 'TOO_LARGE' | 'TIMEOUT' | 'ABORTED' };
+
+export interface WebhookRequest {
+  provider: string;
+  requestId: string;
+  sourceIp: string | null;
+  headers: RequestHeaders;
+  /** Reads the body, stopping as soon as it passes `maxBytes`. */
+  readBody(maxBytes: number): Promise<BodyReadResult>;
+}
+
+export type WebhookOutcome =
+  | { kind: 'accepted'; eventId: string }
+  | { kind: 'rejected'; code: ErrorCode; message: string; retryAfterSeconds?: number };
+
+export interface WebhookHandlerDeps {
+  integrations: IntegrationDirectory;
+  producer: EventLogProducer;
+  log: Logger;
+  maxBodyBytes: number;
+  now?: () => Date;
+}
+
+const JSON_CONTENT_TYPE = /^application\/([a-z0-9.+-]+\+)?json\s*(;|$)/i;
+// Never stored: credentials, signatures and transport details.
+const UNSTORED_HEADER = /^(host|connection|content-length|transfer-encoding|cookie|authorization|proxy-authorization|x-internal-api-key|x-forwarded-.*)$|signature|token|secret|hmac|api-key|apikey/i;
+
+function reject(code: ErrorCode, message: string, retryAfterSeconds?: number): WebhookOutcome {
+  return retryAfterSeconds === undefined
+    ? { kind: 'rejected', code, message }
+    : { kind: 'rejected', code, message, retryAfterSeconds };
+}
+
+export function storedHeaders(headers: RequestHeaders): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined && !UNSTORED_HEADER.test(name)) kept[name] = value;
+  }
+  return kept;
+}
+
+export function createWebhookHandler(deps: WebhookHandlerDeps) {
+  const now = deps.now ?? (() => new Date());
+
+  return async function handleWebhook(request: WebhookRequest): Promise<WebhookOutcome> {
+    const integration = await deps.integrations.find(request.provider);
+    if (!integration || !integration.enabled) {
+      return reject('NOT_FOUND', `no enabled integration for provider "${request.provider}"`);
+    }
+    const scheme = schemeFor(integration.scheme);
+    if (!scheme) {
+      deps.log.error({ provider: request.provider, scheme: integration.scheme }, 'integration uses an unsupported scheme');
+      return reject('SERVICE_UNAVAILABLE', 'this integration cannot verify webhooks right now', 60);
+    }
+
+    const contentType = request.headers['content-type'] ?? '';
+    if (!JSON_CONTENT_TYPE.test(contentType)) {
+      return reject('UNSUPPORTED_MEDIA_TYPE', 'content-type must be application/json');
+    }
+    const declaredLength = Number(request.headers['content-length'] ?? '0');
+    if (declaredLength > deps.maxBodyBytes) {
+      return reject('PAYLOAD_TOO_LARGE', `body exceeds ${deps.maxBodyBytes} bytes`);
+    }
+    const read = await request.readBody(deps.maxBodyBytes);
+    if (!read.ok) {
+      if (read.reason === 'TOO_LARGE') return reject('PAYLOAD_TOO_LARGE', `body exceeds ${deps.maxBodyBytes} bytes`);
+      return reject('REQUEST_TIMEOUT', 'the request body was not received in time');
+    }
+    const rawBody = read.body;
+
+    const receivedAt = now();
+    const verified = scheme.verify({
+      rawBody,
+      headers: request.headers,
+      secrets: activeSecrets(integration, receivedAt),
+      settings: integration.settings,
+      now: receivedAt,
+    });
+    if (!verified.ok) return reject(verified.code, verificationMessage(verified.code));
+
+    let payload: unknown;
+    try {
+      payload = JSON.parse(rawBody.toString('utf8'));
+    } catch {
+      return reject('VALIDATION_ERROR', 'body is not valid JSON');
+    }
+    if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) {
+      return reject('VALIDATION_ERROR', 'body must be a JSON object');
+    }
+
+    const settings = integration.settings;
+    const eventKey =
+      verified.eventKey ?? (settings.eventKeyPath ? readJsonPath(payload, settings.eventKeyPath) : undefined) ?? bodyHashKey(rawBody);
+    if (eventKey.length > MAX_EVENT_KEY_LENGTH) {
+      return reject('VALIDATION_ERROR', `event key is longer than ${MAX_EVENT_KEY_LENGTH} characters`);
+    }
+    const eventType = verified.eventType ?? readJsonPath(payload, settings.eventTypePath ?? '$.type') ?? null;
+    const eventId = eventIdFor(integration.id, eventKey);
+
+    try {
+      await deps.producer.publish({
+        eventId,
+        integrationId: integration.id,
+        provider: integration.provider,
+        eventKey,
+        eventType,
+        receivedAt,
+        sourceIp: request.sourceIp,
+        headers: storedHeaders(request.headers),
+        rawBody,
+      });
+    } catch (error) {
+      // Never a 2xx for an event the log did not acknowledge: the provider must send it again.
+      deps.log.error(
+        { provider: request.provider, requestId: request.requestId, eventId, err: (error as Error).message },
+        'event log did not acknowledge the webhook',
+      );
+      return reject('SERVICE_UNAVAILABLE', 'the event could not be stored; retry later', 5);
+    }
+    return { kind: 'accepted', eventId };
+  };
+}
+
+function verificationMessage(code: 'SIGNATURE_MISSING' | 'SIGNATURE_INVALID' | 'TIMESTAMP_TOO_OLD' | 'TIMESTAMP_TOO_NEW'): string {
+  switch (code) {
+    case 'SIGNATURE_MISSING':
+      return 'the signature header is missing';
+    case 'SIGNATURE_INVALID':
+      return 'the signature does not match the body';
+    case 'TIMESTAMP_TOO_OLD':
+      return 'the signed timestamp is older than the allowed tolerance';
+    case 'TIMESTAMP_TOO_NEW':
+      return 'the signed timestamp is further in the future than the allowed tolerance';
+  }
+}
+
+export type WebhookHandler = ReturnType<typeof createWebhookHandler>;

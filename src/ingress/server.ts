@@ -1,0 +1,128 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { requestIdFrom } from '../ids.js';
+import type { Logger } from '../log.js';
+import { checkHealth, flatHeaders, sendError, sendJson } from '../http.js';
+import type { ErrorCode } from './errors.js';
+import type { BodyReadResult, WebhookHandler, WebhookOutcome } from './handle-webhook.js';
+
+const WEBHOOK_PATH = /^\/api\/v1\/webhooks\/([A-Za-z0-9_-]{1,64})\/?$/;
+
+export interface IngressServerOptions {
+  handleWebhook: WebhookHandler;
+  healthChecks: Record<string, () => Promise<unknown>>;
+  log: Logger;
+  bodyTimeoutMs?: number;
+  headersTimeoutMs?: number;
+}
+
+/** Reads at most `maxBytes`; past that it stops reading at once (the caller answers 413 and closes). */
+export function readBodyCapped(req: IncomingMessage, maxBytes: number, timeoutMs: number): Promise<BodyReadResult> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const finish = (result: BodyReadResult) => {
+      clearTimeout(timer);
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('aborted', onError);
+      if (!result.ok) req.pause();
+      resolve(result);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) finish({ ok: false, reason: 'TOO_LARGE' });
+      else chunks.push(chunk);
+    };
+    const onEnd = () => finish({ ok: true, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size) });
+    const onError = () => finish({ ok: false, reason: 'ABORTED' });
+    const timer = setTimeout(() => finish({ ok: false, reason: 'TIMEOUT' }), timeoutMs);
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('aborted', onError);
+  });
+}
+
+export function statusFor(code: ErrorCode): number {
+  switch (code) {
+    case 'NOT_FOUND':
+      return 404;
+    case 'METHOD_NOT_ALLOWED':
+      return 405;
+    case 'RATE_LIMITED':
+      return 429;
+    case 'PAYLOAD_TOO_LARGE':
+      return 413;
+    case 'UNSUPPORTED_MEDIA_TYPE':
+      return 415;
+    case 'SIGNATURE_MISSING':
+    case 'SIGNATURE_INVALID':
+    case 'TIMESTAMP_TOO_OLD':
+    case 'TIMESTAMP_TOO_NEW':
+    case 'UNAUTHORIZED':
+      return 401;
+    case 'VALIDATION_ERROR':
+      return 400;
+    case 'REQUEST_TIMEOUT':
+      return 408;
+    case 'SERVICE_UNAVAILABLE':
+      return 503;
+    case 'INTERNAL_ERROR':
+      return 500;
+  }
+}
+
+export function createIngressServer(options: IngressServerOptions): Server {
+  const { log } = options;
+  const bodyTimeoutMs = options.bodyTimeoutMs ?? 10_000;
+
+  async function route(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
+    const path = (req.url ?? '/').split('?', 1)[0]!;
+    if (path === '/api/v1/health') {
+      if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, 405, 'METHOD_NOT_ALLOWED', 'use GET', requestId, { allow: 'GET' });
+      const report = await checkHealth(options.healthChecks);
+      return sendJson(res, report.status === 'ok' ? 200 : 503, report);
+    }
+    const match = WEBHOOK_PATH.exec(path);
+    if (!match) return sendError(res, 404, 'NOT_FOUND', 'no such route', requestId);
+    if (req.method !== 'POST') return sendError(res, 405, 'METHOD_NOT_ALLOWED', 'use POST', requestId, { allow: 'POST' });
+
+    const provider = match[1]!;
+    const sourceIp = req.socket.remoteAddress ?? null;
+    const outcome: WebhookOutcome = await options.handleWebhook({
+      provider,
+      requestId,
+      sourceIp,
+      headers: flatHeaders(req),
+      readBody: (maxBytes) => readBodyCapped(req, maxBytes, bodyTimeoutMs),
+    });
+    if (outcome.kind === 'accepted') {
+      return sendJson(res, 202, { eventId: outcome.eventId, status: 'accepted' }, { 'x-request-id': requestId });
+    }
+    const status = statusFor(outcome.code);
+    log[status >= 500 ? 'error' : 'info'](
+      { provider, code: outcome.code, status, requestId, sourceIp },
+      'webhook rejected',
+    );
+    const headers: Record<string, string> = {};
+    if (outcome.retryAfterSeconds !== undefined) headers['retry-after'] = String(outcome.retryAfterSeconds);
+    // A body we stopped reading must not be left in the connection for the next request.
+    if (!req.complete) headers.connection = 'close';
+    sendError(res, status, outcome.code, outcome.message, requestId, headers);
+  }
+
+  const server = createServer((req, res) => {
+    const requestId = requestIdFrom(req.headers['x-request-id']);
+    route(req, res, requestId).catch((error: unknown) => {
+      log.error({ requestId, err: error }, 'unexpected ingress failure');
+      if (!res.headersSent) sendError(res, 500, 'INTERNAL_ERROR', 'unexpected error', requestId);
+      else res.destroy();
+    });
+  });
+  // Slow clients: headers must arrive within headersTimeout and the whole request within requestTimeout.
+  server.headersTimeout = options.headersTimeoutMs ?? 10_000;
+  server.requestTimeout = bodyTimeoutMs + 5_000;
+  server.keepAliveTimeout = 5_000;
+  return server;
+}

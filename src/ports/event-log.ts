@@ -1,0 +1,61 @@
+/**
+ * The event log port (DESIGN.md §4): ingress appends verified webhooks, persist consumers
+ * read them in batches. Kafka is the production adapter; an in-process log is the embedded one.
+ */
+
+/** A verified webhook on its way to storage. `rawBody` is exactly the bytes received. */
+export interface IngressRecord {
+  eventId: string;
+  integrationId: string;
+  provider: string;
+  eventKey: string;
+  eventType: string | null;
+  receivedAt: Date;
+  sourceIp: string | null;
+  headers: Record<string, string>;
+  rawBody: Buffer;
+}
+
+/** A record as read back from the log, with its position. */
+export interface LoggedRecord {
+  record: IngressRecord;
+  partition: number;
+  offset: string;
+}
+
+/** A message that could not be decoded; it is dead-lettered, never retried. */
+export interface UndecodableMessage {
+  partition: number;
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  reason: string;
+}
+
+export interface EventLogBatch {
+  records: LoggedRecord[];
+  undecodable: UndecodableMessage[];
+  /** Keeps group membership alive during a long batch. */
+  heartbeat(): Promise<void>;
+}
+
+export type BatchHandler = (batch: EventLogBatch) => Promise<void>;
+
+export interface EventLogProducer {
+  start(): Promise<void>;
+  /** Resolves once the log has durably accepted the record (Kafka: acks=all). */
+  publish(record: IngressRecord): Promise<void>;
+  healthy(): Promise<boolean>;
+  stop(): Promise<void>;
+}
+
+export interface EventLogConsumer {
+  /** Starts consuming; a batch's position is committed only after `handler` resolves. */
+  start(handler: BatchHandler): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** The message key: records of one event land on one partition, in order. */
+export function partitionKeyOf(record: Pick<IngressRecord, 'integrationId' | 'eventKey'>): string {
+  return `${record.integrationId}:${record.eventKey}`;
+}
