@@ -116,6 +116,8 @@ export function createKafkaConsumer(
     heartbeatInterval: 3000,
     // Bounds a batch: at 1 MiB per partition a batch holds a few hundred to a few thousand webhooks.
     maxBytesPerPartition: options.maxBytesPerPartition ?? 1024 * 1024,
+    // Only bounds an idle fetch (data returns at once); short so shutdown does not wait long.
+    maxWaitTimeInMs: 1000,
   });
 
   return {

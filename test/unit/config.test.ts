@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+const valid = {
+  DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/hookgate',
+  REDIS_URL: 'redis://127.0.0.1:6379',
+  KAFKA_BROKERS: '127.0.0.1:9092,127.0.0.1:9093',
+  MANAGEMENT_API_KEY: 'a-management-key-of-some-length',
+};
+
+describe('loadConfig', () => {
+  it('applies the documented defaults', () => {
+    const config = loadConfig(valid);
+    expect(config.ingress.port).toBe(8080);
+    expect(config.management.port).toBe(8081);
+    expect(config.roles).toEqual(['ingress', 'persist', 'delivery', 'graph']);
+    expect(config.kafka.topic).toBe('hookgate.ingress.v1');
+    expect(config.kafka.dlqTopic).toBe('hookgate.ingress.dlq.v1');
+    expect(config.kafka.consumerGroup).toBe('hookgate-persist');
+    expect(config.kafka.brokers).toEqual(['127.0.0.1:9092', '127.0.0.1:9093']);
+    expect(config.production).toBe(false);
+  });
+
+  it('reports every problem at once', () => {
+    let error: unknown;
+    try {
+      loadConfig({ INGRESS_PORT: 'eighty', MANAGEMENT_API_KEY: 'short', KAFKA_BROKERS: 'nohostport', HOOKGATE_ROLE: 'ingress,cook' });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems.join('\n');
+    expect(problems).toContain('DATABASE_URL: required but not set');
+    expect(problems).toContain('REDIS_URL: required but not set');
+    expect(problems).toContain('INGRESS_PORT');
+    expect(problems).toContain('MANAGEMENT_API_KEY');
+    expect(problems).toContain('KAFKA_BROKERS');
+    expect(problems).toContain('HOOKGATE_ROLE');
+    expect((error as ConfigError).problems).toHaveLength(6);
+  });
+
+  it('accepts several management keys for rotation', () => {
+    const config = loadConfig({ ...valid, MANAGEMENT_API_KEY: 'first-key-0123456789, second-key-0123456789' });
+    expect(config.management.apiKeys).toEqual(['first-key-0123456789', 'second-key-0123456789']);
+  });
+
+  it('chooses roles from a comma list', () => {
+    expect(loadConfig({ ...valid, HOOKGATE_ROLE: 'ingress, graph' }).roles).toEqual(['ingress', 'graph']);
+  });
+
+  it('rejects a database URL of the wrong kind', () => {
+    expect(() => loadConfig({ ...valid, DATABASE_URL: 'mysql://x' })).toThrow(/DATABASE_URL/);
+  });
+});
