@@ -1,8 +1,10 @@
 import postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { migrateDatabase } from '../../src/db/client.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { describeWithServices, services } from '../helpers/services.js';
+
+const firstRow = <T>(rows: readonly T[]): T => rows[0]!;
 
 describeWithServices('migrations (real Postgres)', ['postgres'], () => {
   let database: TestDatabase;
@@ -32,8 +34,8 @@ describeWithServices('migrations (real Postgres)', ['postgres'], () => {
       'processing_jobs',
       'replay_requests',
     ]);
-    const [{ count }] = await sql<{ count: number }[]>`select count(*)::int as count from drizzle.__drizzle_migrations`;
-    expect(count).toBe(2);
+    const [migrations] = await sql<{ count: number }[]>`select count(*)::int as count from drizzle.__drizzle_migrations`;
+    expect(migrations!.count).toBe(2);
   });
 
   it('enforce one event per (integration, event key)', async () => {
@@ -56,15 +58,15 @@ describeWithServices('migrations (real Postgres)', ['postgres'], () => {
   });
 
   it('make delivery attempts refuse UPDATE and DELETE', async () => {
-    const [{ id: integrationId }] = await sql<{ id: string }[]>`
-      insert into integrations (provider, name, scheme, secret) values ('globex', 'Globex', 'SHARED_TOKEN', 's') returning id`;
-    const [{ id: destinationId }] = await sql<{ id: string }[]>`
-      insert into destinations (integration_id, url, secret) values (${integrationId}, 'https://example.com/hook', 'whsec_x') returning id`;
+    const { id: integrationId } = firstRow(await sql<{ id: string }[]>`
+      insert into integrations (provider, name, scheme, secret) values ('globex', 'Globex', 'SHARED_TOKEN', 's') returning id`);
+    const { id: destinationId } = firstRow(await sql<{ id: string }[]>`
+      insert into destinations (integration_id, url, secret) values (${integrationId}, 'https://example.com/hook', 'whsec_x') returning id`);
     const eventId = '00000000-0000-5000-8000-0000000000aa';
     await sql`insert into events (id, integration_id, provider, event_key, raw_body, payload, received_at)
       values (${eventId}, ${integrationId}, 'globex', 'k', ${Buffer.from('{}')}, '{}', now())`;
-    const [{ id: deliveryId }] = await sql<{ id: string }[]>`
-      insert into deliveries (event_id, destination_id, integration_id) values (${eventId}, ${destinationId}, ${integrationId}) returning id`;
+    const { id: deliveryId } = firstRow(await sql<{ id: string }[]>`
+      insert into deliveries (event_id, destination_id, integration_id) values (${eventId}, ${destinationId}, ${integrationId}) returning id`);
     const [attempt] = await sql<{ id: string }[]>`
       insert into delivery_attempts (delivery_id, attempt_number, started_at, duration_ms, status_code)
       values (${deliveryId}, 1, now(), 12, 200) returning id`;
