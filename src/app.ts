@@ -8,6 +8,7 @@ import { createWebhookHandler } from './ingress/handle-webhook.js';
 import { createIntegrationDirectory } from './ingress/integration-directory.js';
 import { createIngressServer } from './ingress/server.js';
 import type { Logger } from './log.js';
+import { createCounters } from './metrics.js';
 import { createKafkaClient, createKafkaConsumer, createKafkaProducer } from './ports/kafka-event-log.js';
 import { createRedisCoordination } from './ports/redis-coordination.js';
 import { createShutdown } from './shutdown.js';
@@ -50,9 +51,11 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
     const coordination = createRedisCoordination({ url: config.redis.url, keyPrefix: config.redis.keyPrefix, log });
     shutdown.register('redis', coordination.close);
     const kafka = createKafkaClient(config.kafka, log);
-    const integrations = createIntegrationDirectory(database.db);
+    const integrations = createIntegrationDirectory(database.db, { coordination, log });
+    shutdown.register('integration-changes', await integrations.listen());
+    const counters = createCounters();
 
-    const producer = roles.has('ingress') ? createKafkaProducer(kafka, config.kafka) : undefined;
+    const producer = roles.has('ingress') ? createKafkaProducer(kafka, config.kafka, config.ingress.producer) : undefined;
     const healthChecks: Record<string, () => Promise<unknown>> = {
       postgres: database.ping,
       redis: coordination.ping,
@@ -77,11 +80,18 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
         handleWebhook: createWebhookHandler({
           integrations,
           producer,
+          rateLimiter: coordination,
+          counters,
           log: log.child({ component: 'ingress' }),
           maxBodyBytes: config.ingress.maxBodyBytes,
+          defaultRateLimitPerMinute: config.ingress.rateLimitPerMinute,
         }),
         healthChecks,
+        counters,
         log: log.child({ component: 'ingress' }),
+        trustedProxies: config.ingress.trustedProxies,
+        bodyTimeoutMs: config.ingress.bodyTimeoutMs,
+        headersTimeoutMs: config.ingress.headersTimeoutMs,
       });
       running.ingressUrl = await listen(server, config.ingress.port, config.host);
       shutdown.register('ingress-listener', () => closeServer(server));

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /**
@@ -23,6 +24,15 @@ const urlWithProtocol = (protocols: string[]) =>
       return false;
     }
   }, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+
+function isAddressOrCidr(entry: string): boolean {
+  const [address = '', bits, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (bits === undefined) return true;
+  const prefix = Number(bits);
+  return /^\d+$/.test(bits) && prefix <= (family === 4 ? 32 : 128);
+}
 
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -64,6 +74,14 @@ const envSchema = z.object({
   ),
   DELIVERY_ALLOWED_HOSTS: commaList,
   INGRESS_MAX_BODY_BYTES: positiveInt(1024 * 1024),
+  INGRESS_BODY_TIMEOUT_MS: positiveInt(10_000),
+  INGRESS_HEADERS_TIMEOUT_MS: positiveInt(10_000),
+  INGRESS_PUBLISH_TIMEOUT_MS: positiveInt(5_000),
+  INGRESS_BATCH_MAX: positiveInt(500),
+  INGRESS_BATCH_LINGER_MS: z.coerce.number().int().min(0).max(1000).default(2),
+  INGRESS_MAX_PENDING: positiveInt(20_000),
+  RATE_LIMIT_PER_MINUTE: positiveInt(6_000),
+  TRUSTED_PROXIES: commaList.refine((entries) => entries.every(isAddressOrCidr), 'must be a comma list of IP addresses or CIDRs'),
 });
 
 export type Config = ReturnType<typeof toConfig>;
@@ -75,7 +93,20 @@ function toConfig(env: z.infer<typeof envSchema>) {
     roles: env.HOOKGATE_ROLE,
     host: env.LISTEN_HOST,
     logLevel: env.LOG_LEVEL,
-    ingress: { port: env.INGRESS_PORT, maxBodyBytes: env.INGRESS_MAX_BODY_BYTES },
+    ingress: {
+      port: env.INGRESS_PORT,
+      maxBodyBytes: env.INGRESS_MAX_BODY_BYTES,
+      bodyTimeoutMs: env.INGRESS_BODY_TIMEOUT_MS,
+      headersTimeoutMs: env.INGRESS_HEADERS_TIMEOUT_MS,
+      rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
+      trustedProxies: env.TRUSTED_PROXIES,
+      producer: {
+        publishTimeoutMs: env.INGRESS_PUBLISH_TIMEOUT_MS,
+        batchMax: env.INGRESS_BATCH_MAX,
+        lingerMs: env.INGRESS_BATCH_LINGER_MS,
+        maxPending: env.INGRESS_MAX_PENDING,
+      },
+    },
     management: { port: env.MANAGEMENT_PORT, apiKeys: env.MANAGEMENT_API_KEY },
     database: { url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE },
     redis: { url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX },

@@ -1,5 +1,7 @@
 import { eventIdFor } from '../ids.js';
 import type { Logger } from '../log.js';
+import type { Counters } from '../metrics.js';
+import type { Coordination } from '../ports/coordination.js';
 import type { EventLogProducer } from '../ports/event-log.js';
 import type { ErrorCode } from './errors.js';
 import { bodyHashKey, MAX_EVENT_KEY_LENGTH, readJsonPath } from './event-key.js';
@@ -31,8 +33,13 @@ export type WebhookOutcome =
 export interface WebhookHandlerDeps {
   integrations: IntegrationDirectory;
   producer: EventLogProducer;
+  /** Shared per-(provider, source address) buckets; see Coordination.consumeRateLimit. */
+  rateLimiter: Pick<Coordination, 'consumeRateLimit'>;
+  counters: Counters;
   log: Logger;
   maxBodyBytes: number;
+  /** Applies to integrations that set no limit of their own. */
+  defaultRateLimitPerMinute: number;
   now?: () => Date;
 }
 
@@ -57,7 +64,7 @@ export function storedHeaders(headers: RequestHeaders): Record<string, string> {
 export function createWebhookHandler(deps: WebhookHandlerDeps) {
   const now = deps.now ?? (() => new Date());
 
-  return async function handleWebhook(request: WebhookRequest): Promise<WebhookOutcome> {
+  async function decide(request: WebhookRequest): Promise<WebhookOutcome> {
     const integration = await deps.integrations.find(request.provider);
     if (!integration || !integration.enabled) {
       return reject('NOT_FOUND', `no enabled integration for provider "${request.provider}"`);
@@ -66,6 +73,19 @@ export function createWebhookHandler(deps: WebhookHandlerDeps) {
     if (!scheme) {
       deps.log.error({ provider: request.provider, scheme: integration.scheme }, 'integration uses an unsupported scheme');
       return reject('SERVICE_UNAVAILABLE', 'this integration cannot verify webhooks right now', 60);
+    }
+
+    // Rate limit before reading the body: an over-limit sender costs one Redis round trip, no more.
+    const limit = integration.rateLimitPerMinute ?? deps.defaultRateLimitPerMinute;
+    const decision = await deps.rateLimiter
+      .consumeRateLimit(`${integration.provider}:${request.sourceIp ?? 'unknown'}`, limit, 60_000)
+      .catch((error: Error) => {
+        // Fail open: losing the shared counters must not turn away providers' webhooks.
+        deps.log.warn({ provider: integration.provider, err: error.message }, 'rate limiter unavailable; request allowed');
+        return { allowed: true, retryAfterMs: 0 };
+      });
+    if (!decision.allowed) {
+      return reject('RATE_LIMITED', `more than ${limit} requests per minute from this address`, Math.max(1, Math.ceil(decision.retryAfterMs / 1000)));
     }
 
     const contentType = request.headers['content-type'] ?? '';
@@ -104,12 +124,14 @@ export function createWebhookHandler(deps: WebhookHandlerDeps) {
     }
 
     const settings = integration.settings;
-    const eventKey =
-      verified.eventKey ?? (settings.eventKeyPath ? readJsonPath(payload, settings.eventKeyPath) : undefined) ?? bodyHashKey(rawBody);
+    // DESIGN.md §2 step 6: the scheme's id, else the configured (or provider's usual) JSON path, else the body's hash.
+    const keyPath = settings.eventKeyPath ?? scheme.defaultEventKeyPath;
+    const eventKey = verified.eventKey ?? (keyPath ? readJsonPath(payload, keyPath) : undefined) ?? bodyHashKey(rawBody);
     if (eventKey.length > MAX_EVENT_KEY_LENGTH) {
       return reject('VALIDATION_ERROR', `event key is longer than ${MAX_EVENT_KEY_LENGTH} characters`);
     }
-    const eventType = verified.eventType ?? readJsonPath(payload, settings.eventTypePath ?? '$.type') ?? null;
+    const eventType =
+      verified.eventType ?? readJsonPath(payload, settings.eventTypePath ?? scheme.defaultEventTypePath ?? '$.type') ?? null;
     const eventId = eventIdFor(integration.id, eventKey);
 
     try {
@@ -133,6 +155,15 @@ export function createWebhookHandler(deps: WebhookHandlerDeps) {
       return reject('SERVICE_UNAVAILABLE', 'the event could not be stored; retry later', 5);
     }
     return { kind: 'accepted', eventId };
+  }
+
+  return async function handleWebhook(request: WebhookRequest): Promise<WebhookOutcome> {
+    const outcome = await decide(request);
+    deps.counters.increment('ingress_webhooks_total', {
+      provider: request.provider,
+      outcome: outcome.kind === 'accepted' ? 'accepted' : outcome.code,
+    });
+    return outcome;
   };
 }
 

@@ -1,17 +1,28 @@
 import { eq } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { integrations, type Integration } from '../db/schema.js';
+import type { Logger } from '../log.js';
+import type { Coordination } from '../ports/coordination.js';
+
+const CHANGES_CHANNEL = 'integrations.changed';
 
 /**
- * Integration lookup for the ingress hot path: one query per provider per `ttlMs`, not per request.
- * Writers call `invalidate` so a change made through this process applies at once.
+ * Integration lookup for the ingress hot path: one query per provider per `ttlMs`, not per
+ * request. A change made anywhere is announced on the coordination port, so every instance
+ * drops its copy at once (a new secret works everywhere immediately); the TTL is the fallback.
  */
 export interface IntegrationDirectory {
   find(provider: string): Promise<Integration | null>;
-  invalidate(provider?: string): void;
+  /** Call after changing an integration: forgets it here and in every other instance. */
+  changed(provider: string): Promise<void>;
+  /** Starts listening for changes announced by other instances. */
+  listen(): Promise<() => Promise<void>>;
 }
 
-export function createIntegrationDirectory(db: Database, options: { ttlMs?: number } = {}): IntegrationDirectory {
+export function createIntegrationDirectory(
+  db: Database,
+  options: { coordination?: Coordination; log?: Logger; ttlMs?: number } = {},
+): IntegrationDirectory {
   const ttlMs = options.ttlMs ?? 5000;
   const cache = new Map<string, { value: Promise<Integration | null>; expiresAt: number }>();
   return {
@@ -30,9 +41,15 @@ export function createIntegrationDirectory(db: Database, options: { ttlMs?: numb
       value.catch(() => cache.delete(provider));
       return value;
     },
-    invalidate(provider) {
-      if (provider === undefined) cache.clear();
-      else cache.delete(provider);
+    async changed(provider) {
+      cache.delete(provider);
+      await options.coordination?.publish(CHANGES_CHANNEL, provider).catch((error: Error) => {
+        options.log?.warn({ provider, err: error.message }, 'could not announce an integration change; other instances catch up within the cache TTL');
+      });
+    },
+    async listen() {
+      if (!options.coordination) return async () => {};
+      return options.coordination.subscribe(CHANGES_CHANNEL, (provider) => cache.delete(provider));
     },
   };
 }

@@ -1,16 +1,20 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { requestIdFrom } from '../ids.js';
 import type { Logger } from '../log.js';
+import type { Counters } from '../metrics.js';
 import { checkHealth, flatHeaders, sendError, sendJson } from '../http.js';
 import type { ErrorCode } from './errors.js';
 import type { BodyReadResult, WebhookHandler, WebhookOutcome } from './handle-webhook.js';
+import { createSourceAddressResolver } from './source-address.js';
 
 const WEBHOOK_PATH = /^\/api\/v1\/webhooks\/([A-Za-z0-9_-]{1,64})\/?$/;
 
 export interface IngressServerOptions {
   handleWebhook: WebhookHandler;
   healthChecks: Record<string, () => Promise<unknown>>;
+  counters: Counters;
   log: Logger;
+  trustedProxies?: readonly string[];
   bodyTimeoutMs?: number;
   headersTimeoutMs?: number;
 }
@@ -76,6 +80,7 @@ export function statusFor(code: ErrorCode): number {
 export function createIngressServer(options: IngressServerOptions): Server {
   const { log } = options;
   const bodyTimeoutMs = options.bodyTimeoutMs ?? 10_000;
+  const sourceAddress = createSourceAddressResolver(options.trustedProxies ?? []);
 
   async function route(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
     const path = (req.url ?? '/').split('?', 1)[0]!;
@@ -89,7 +94,8 @@ export function createIngressServer(options: IngressServerOptions): Server {
     if (req.method !== 'POST') return sendError(res, 405, 'METHOD_NOT_ALLOWED', 'use POST', requestId, { allow: 'POST' });
 
     const provider = match[1]!;
-    const sourceIp = req.socket.remoteAddress ?? null;
+    const forwardedFor = req.headers['x-forwarded-for'];
+    const sourceIp = sourceAddress(req.socket.remoteAddress, Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor);
     const outcome: WebhookOutcome = await options.handleWebhook({
       provider,
       requestId,
@@ -112,17 +118,26 @@ export function createIngressServer(options: IngressServerOptions): Server {
     sendError(res, status, outcome.code, outcome.message, requestId, headers);
   }
 
-  const server = createServer((req, res) => {
-    const requestId = requestIdFrom(req.headers['x-request-id']);
-    route(req, res, requestId).catch((error: unknown) => {
-      log.error({ requestId, err: error }, 'unexpected ingress failure');
-      if (!res.headersSent) sendError(res, 500, 'INTERNAL_ERROR', 'unexpected error', requestId);
-      else res.destroy();
-    });
-  });
-  // Slow clients: headers must arrive within headersTimeout and the whole request within requestTimeout.
-  server.headersTimeout = options.headersTimeoutMs ?? 10_000;
-  server.requestTimeout = bodyTimeoutMs + 5_000;
-  server.keepAliveTimeout = 5_000;
+  const headersTimeoutMs = options.headersTimeoutMs ?? 10_000;
+  // Slow clients: headers must arrive within headersTimeout, the body within bodyTimeout (our own
+  // timer answers 408), and Node drops any request still open at requestTimeout. Node checks these
+  // only every connectionsCheckingInterval, hence a short one.
+  const server = createServer(
+    {
+      headersTimeout: headersTimeoutMs,
+      requestTimeout: bodyTimeoutMs + headersTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, headersTimeoutMs),
+      keepAliveTimeout: 5_000,
+    },
+    (req, res) => {
+      const requestId = requestIdFrom(req.headers['x-request-id']);
+      route(req, res, requestId).catch((error: unknown) => {
+        options.counters.increment('ingress_webhooks_total', { outcome: 'INTERNAL_ERROR' });
+        log.error({ requestId, err: error }, 'unexpected ingress failure');
+        if (!res.headersSent) sendError(res, 500, 'INTERNAL_ERROR', 'unexpected error', requestId);
+        else res.destroy();
+      });
+    },
+  );
   return server;
 }

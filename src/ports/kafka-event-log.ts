@@ -1,7 +1,8 @@
-import { Kafka, logLevel as KafkaLogLevel, Partitioners, type Consumer, type LogEntry, type Producer } from 'kafkajs';
+import { Kafka, logLevel as KafkaLogLevel, Partitioners, type Consumer, type LogEntry, type Message, type Producer } from 'kafkajs';
 import type { Logger } from '../log.js';
 import type { BatchHandler, EventLogConsumer, EventLogProducer, IngressRecord, LoggedRecord, UndecodableMessage } from './event-log.js';
 import { decodeIngressMessage, encodeIngressRecord } from './ingress-codec.js';
+import { createMicroBatcher } from './micro-batcher.js';
 
 export interface KafkaSettings {
   brokers: string[];
@@ -55,50 +56,71 @@ export async function ensureTopics(kafka: Kafka, settings: KafkaSettings): Promi
   }
 }
 
-export function createKafkaProducer(
-  kafka: Kafka,
-  settings: KafkaSettings,
-  options: { publishTimeoutMs?: number } = {},
-): EventLogProducer {
-  // Idempotent + acks=all: a retried send never duplicates, and an ack means every in-sync replica has it.
+export interface ProducerSettings {
+  /** Flush a shared send at this many messages… */
+  batchMax: number;
+  /** …or after this long, whichever comes first. */
+  lingerMs: number;
+  /** A request's own deadline for the broker's acknowledgement. */
+  publishTimeoutMs: number;
+  /** Messages waiting beyond which new ones are refused at once (broker down or slow). */
+  maxPending: number;
+}
+
+export function createKafkaProducer(kafka: Kafka, settings: KafkaSettings, producerSettings: ProducerSettings): EventLogProducer {
+  // Idempotent + acks=all: a retried send never duplicates, and an ack means every in-sync
+  // replica has it. Retries are unlimited (limiting them voids the idempotence guarantee);
+  // each caller still gets its answer by its own deadline from the batcher.
   // DefaultPartitioner is murmur2 like the Java client, so every Kafka client agrees on a key's partition.
   const producer: Producer = kafka.producer({
     idempotent: true,
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
     createPartitioner: Partitioners.DefaultPartitioner,
+    retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 1000 },
   });
-  const publishTimeoutMs = options.publishTimeoutMs ?? 5000;
-  let connected = false;
-  producer.on(producer.events.CONNECT, () => {
-    connected = true;
+  const batcher = createMicroBatcher<Message>({
+    send: async (messages) => {
+      await producer.send({ topic: settings.topic, acks: -1, messages });
+    },
+    maxBatch: producerSettings.batchMax,
+    lingerMs: producerSettings.lingerMs,
+    maxPending: producerSettings.maxPending,
+    timeoutMs: producerSettings.publishTimeoutMs,
   });
-  producer.on(producer.events.DISCONNECT, () => {
-    connected = false;
-  });
+  const health = createKafkaHealthCheck(kafka);
 
   return {
     async start() {
       await ensureTopics(kafka, settings);
       await producer.connect();
     },
-    async publish(record: IngressRecord) {
-      const message = encodeIngressRecord(record);
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no broker acknowledgement within ${publishTimeoutMs} ms`)), publishTimeoutMs);
-      });
-      try {
-        await Promise.race([producer.send({ topic: settings.topic, acks: -1, messages: [message] }), timeout]);
-      } finally {
-        clearTimeout(timer);
-      }
-    },
-    async healthy() {
-      return connected;
-    },
+    publish: (record: IngressRecord) => batcher.push(encodeIngressRecord(record)),
+    healthy: health.check,
     async stop() {
+      await batcher.drain();
+      await health.close();
       await producer.disconnect();
+    },
+  };
+}
+
+/** Asks the cluster for its metadata; the caller bounds how long it may take. */
+export function createKafkaHealthCheck(kafka: Kafka) {
+  const admin = kafka.admin({ retry: { retries: 0 } });
+  let connected: Promise<void> | undefined;
+  return {
+    async check(): Promise<boolean> {
+      connected ??= admin.connect().catch((error: unknown) => {
+        connected = undefined;
+        throw error;
+      });
+      await connected;
+      const cluster = await admin.describeCluster();
+      return cluster.brokers.length > 0;
+    },
+    async close(): Promise<void> {
+      if (connected) await admin.disconnect();
     },
   };
 }

@@ -1,26 +1,57 @@
 import { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
-import type { Coordination } from './coordination.js';
+import type { Coordination, MessageHandler } from './coordination.js';
+
+/**
+ * GCRA (generic cell rate algorithm): one stored value per bucket, the "theoretical arrival
+ * time" of the next request. Redis' own clock is used so that every instance agrees.
+ * Returns {allowed, retryAfterMs}.
+ */
+const GCRA_SCRIPT = `
+local interval = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+local next_tat = tat + interval
+local allowed_at = next_tat - burst
+if allowed_at > now then
+  return {0, math.ceil(allowed_at - now)}
+end
+redis.call('SET', KEYS[1], next_tat, 'PX', math.ceil(next_tat - now))
+return {1, 0}
+`;
+
+type RedisWithGcra = Redis & { gcra(key: string, interval: number, burst: number): Promise<[number, number]> };
 
 export function createRedisCoordination(options: { url: string; keyPrefix: string; log: Logger }): Coordination {
-  const redis = new Redis(options.url, {
-    keyPrefix: options.keyPrefix,
-    lazyConnect: false,
-    // Fail fast while disconnected instead of queueing commands without bound; callers retry.
-    maxRetriesPerRequest: 1,
-    enableOfflineQueue: true,
-    connectTimeout: 2000,
-    retryStrategy: (times) => Math.min(times * 100, 2000),
-  });
-  let lastError = '';
-  redis.on('error', (error: Error) => {
-    // ioredis reconnects by itself; log each distinct failure once rather than every retry.
-    if (error.message !== lastError) options.log.warn({ component: 'redis', err: error.message }, 'redis connection error');
-    lastError = error.message;
-  });
-  redis.on('ready', () => {
-    lastError = '';
-  });
+  const connect = () =>
+    new Redis(options.url, {
+      keyPrefix: options.keyPrefix,
+      // Fail fast while disconnected instead of queueing commands without bound; callers retry.
+      maxRetriesPerRequest: 1,
+      connectTimeout: 2000,
+      retryStrategy: (times) => Math.min(times * 100, 2000),
+    });
+  const redis = connect() as RedisWithGcra;
+  redis.defineCommand('gcra', { numberOfKeys: 1, lua: GCRA_SCRIPT });
+  // Pub/sub needs a connection of its own; it is opened on first subscribe.
+  let subscriber: Redis | undefined;
+  const handlers = new Map<string, Set<MessageHandler>>();
+
+  const logErrors = (client: Redis, name: string) => {
+    let lastError = '';
+    client.on('error', (error: Error) => {
+      // ioredis reconnects by itself; log each distinct failure once rather than every retry.
+      if (error.message !== lastError) options.log.warn({ component: 'redis', connection: name, err: error.message }, 'redis connection error');
+      lastError = error.message;
+    });
+    client.on('ready', () => {
+      lastError = '';
+    });
+  };
+  logErrors(redis, 'commands');
 
   const markerKey = (id: string) => `marker:${id}`;
 
@@ -39,8 +70,42 @@ export function createRedisCoordination(options: { url: string; keyPrefix: strin
       for (const id of ids) pipeline.set(markerKey(id), '1', 'EX', ttlSeconds);
       await pipeline.exec();
     },
+    async consumeRateLimit(key, limit, periodMs) {
+      const interval = periodMs / limit;
+      const [allowed, retryAfterMs] = await redis.gcra(`rl:${key}`, interval, periodMs);
+      return { allowed: allowed === 1, retryAfterMs };
+    },
+    async publish(channel, message) {
+      await redis.publish(`${options.keyPrefix}${channel}`, message);
+    },
+    async subscribe(channel, handler) {
+      const fullChannel = `${options.keyPrefix}${channel}`;
+      if (!subscriber) {
+        subscriber = connect();
+        logErrors(subscriber, 'subscriber');
+        subscriber.on('message', (from: string, message: string) => {
+          for (const listener of handlers.get(from) ?? []) listener(message);
+        });
+      }
+      let set = handlers.get(fullChannel);
+      if (!set) {
+        set = new Set();
+        handlers.set(fullChannel, set);
+        await subscriber.subscribe(fullChannel);
+      }
+      set.add(handler);
+      return async () => {
+        set.delete(handler);
+        if (set.size === 0) {
+          handlers.delete(fullChannel);
+          await subscriber?.unsubscribe(fullChannel);
+        }
+      };
+    },
     async close() {
-      await redis.quit().catch(() => redis.disconnect());
+      await Promise.all(
+        [redis, subscriber].filter((client): client is Redis => client !== undefined).map((client) => client.quit().catch(() => client.disconnect())),
+      );
     },
   };
 }

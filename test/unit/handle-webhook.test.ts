@@ -3,6 +3,8 @@ import type { Integration } from '../../src/db/schema.js';
 import { createWebhookHandler, storedHeaders, type WebhookRequest } from '../../src/ingress/handle-webhook.js';
 import type { IntegrationDirectory } from '../../src/ingress/integration-directory.js';
 import { silentLogger } from '../../src/log.js';
+import { createCounters } from '../../src/metrics.js';
+import type { Coordination } from '../../src/ports/coordination.js';
 import type { EventLogProducer, IngressRecord } from '../../src/ports/event-log.js';
 import { hexHmac } from '../helpers/signing.js';
 
@@ -23,11 +25,18 @@ const integration: Integration = {
   updatedAt: new Date(),
 };
 
-function setup(options: { publish?: (record: IngressRecord) => Promise<void>; integration?: Integration | null } = {}) {
+function setup(
+  options: {
+    publish?: (record: IngressRecord) => Promise<void>;
+    integration?: Integration | null;
+    rateLimit?: Coordination['consumeRateLimit'];
+  } = {},
+) {
   const published: IngressRecord[] = [];
   const directory: IntegrationDirectory = {
     find: async (provider) => (provider === 'acme' ? (options.integration === undefined ? integration : options.integration) : null),
-    invalidate: () => {},
+    changed: async () => {},
+    listen: async () => async () => {},
   };
   const producer: EventLogProducer = {
     start: async () => {},
@@ -35,7 +44,15 @@ function setup(options: { publish?: (record: IngressRecord) => Promise<void>; in
     healthy: async () => true,
     publish: options.publish ?? (async (record) => void published.push(record)),
   };
-  const handle = createWebhookHandler({ integrations: directory, producer, log: silentLogger, maxBodyBytes: 1024 });
+  const handle = createWebhookHandler({
+    integrations: directory,
+    producer,
+    rateLimiter: { consumeRateLimit: options.rateLimit ?? (async () => ({ allowed: true, retryAfterMs: 0 })) },
+    counters: createCounters(),
+    log: silentLogger,
+    maxBodyBytes: 1024,
+    defaultRateLimitPerMinute: 100,
+  });
   return { handle, published };
 }
 
@@ -100,6 +117,28 @@ describe('handleWebhook', () => {
       message: expect.any(String),
       retryAfterSeconds: 5,
     });
+  });
+
+  it('refuses an over-limit sender with Retry-After before reading the body, using the integration limit', async () => {
+    const calls: [string, number][] = [];
+    const { handle, published } = setup({
+      integration: { ...integration, rateLimitPerMinute: 7 },
+      rateLimit: async (key, limit) => {
+        calls.push([key, limit]);
+        return { allowed: false, retryAfterMs: 1500 };
+      },
+    });
+    let bodyRead = false;
+    const webhook = { ...request('{"id":"evt_1"}'), readBody: async () => ((bodyRead = true), { ok: true as const, body: Buffer.from('{}') }) };
+    expect(await handle(webhook)).toMatchObject({ kind: 'rejected', code: 'RATE_LIMITED', retryAfterSeconds: 2 });
+    expect(calls).toEqual([['acme:127.0.0.1', 7]]);
+    expect(bodyRead).toBe(false);
+    expect(published).toHaveLength(0);
+  });
+
+  it('lets webhooks through when the rate limiter itself is unavailable', async () => {
+    const { handle } = setup({ rateLimit: async () => Promise.reject(new Error('redis down')) });
+    expect(await handle(request('{"id":"evt_1"}'))).toMatchObject({ kind: 'accepted' });
   });
 
   it('falls back to a hash of the body when no key is configured', async () => {

@@ -1,10 +1,11 @@
+import { eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { integrations, type Integration, type VerificationSettings } from '../../db/schema.js';
 import { isValidJsonPath } from '../../ingress/event-key.js';
 import { SUPPORTED_SCHEMES, type SchemeName } from '../../ingress/schemes/index.js';
 import { recordAudit } from '../audit.js';
 import { builder } from '../builder.js';
-import { ConflictError, ValidationError } from '../errors.js';
+import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 
 const SCHEMES = ['HMAC_SHA256', 'SHARED_TOKEN', 'STRIPE', 'GITHUB', 'SHOPIFY', 'SLACK', 'STANDARD_WEBHOOKS'] as const;
 
@@ -124,8 +125,69 @@ builder.mutationField('createIntegration', (t) =>
         });
         return row;
       });
-      ctx.integrations.invalidate(created.provider);
+      await ctx.integrations.changed(created.provider);
       return created;
+    },
+  }),
+);
+
+const RotateIntegrationSecretInput = builder.inputType('RotateIntegrationSecretInput', {
+  fields: (t) => ({
+    id: t.id({ required: true }),
+    secret: t.string({ required: true, description: 'The new signing secret or token; write-only' }),
+    previousSecretTtlSeconds: t.int({
+      description: 'How long the replaced secret keeps verifying (default 86400 = 24 h; 0 ends it at once)',
+    }),
+  }),
+});
+
+const rotateSchema = z.object({
+  id: z.uuid('must be an integration id'),
+  secret: z.string().min(16, 'must be at least 16 characters').max(1024),
+  previousSecretTtlSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(30 * 86_400, 'must be at most 30 days')
+    .nullish()
+    .transform((ttl) => ttl ?? 86_400),
+});
+
+builder.mutationField('rotateIntegrationSecret', (t) =>
+  t.field({
+    type: IntegrationRef,
+    description: 'Replaces the signing secret; the old one keeps verifying until its grace period ends.',
+    errors: { types: [ValidationError, NotFoundError], union: { name: 'RotateIntegrationSecretResult' } },
+    args: { input: t.arg({ type: RotateIntegrationSecretInput, required: true }) },
+    resolve: async (_root, args, ctx) => {
+      const parsed = rotateSchema.safeParse(args.input);
+      if (!parsed.success) throw ValidationError.fromZod(parsed.error);
+      const { id, secret, previousSecretTtlSeconds } = parsed.data;
+      const rotatedAt = new Date();
+      const previousSecretExpiresAt = new Date(rotatedAt.getTime() + previousSecretTtlSeconds * 1000);
+      const rotated = await ctx.db.transaction(async (tx) => {
+        const [row] = await tx
+          .update(integrations)
+          .set({
+            previousSecret: sql`${integrations.secret}`,
+            previousSecretExpiresAt,
+            secret,
+            secretRotatedAt: rotatedAt,
+            updatedAt: rotatedAt,
+          })
+          .where(eq(integrations.id, id))
+          .returning();
+        if (!row) throw new NotFoundError('Integration', id);
+        await recordAudit(tx, ctx, {
+          action: 'integration.secret_rotated',
+          targetType: 'integration',
+          targetId: row.id,
+          details: { provider: row.provider, previousSecretExpiresAt: previousSecretExpiresAt.toISOString() },
+        });
+        return row;
+      });
+      await ctx.integrations.changed(rotated.provider);
+      return rotated;
     },
   }),
 );

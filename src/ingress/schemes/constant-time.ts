@@ -21,16 +21,32 @@ export function fromHex(text: string): Buffer | null {
   return text.length % 2 === 0 && HEX.test(text) ? Buffer.from(text, 'hex') : null;
 }
 
-/** True when any secret signs `parts` to `signature`; every secret is always tried. */
+// Padded standard base64 only, as Shopify and Standard Webhooks send it; Buffer.from alone would
+// silently skip stray characters and turn garbage into some bytes.
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** Base64 text to bytes, or null when it is empty or not padded standard base64. */
+export function fromBase64(text: string): Buffer | null {
+  return text.length > 0 && BASE64.test(text) ? Buffer.from(text, 'base64') : null;
+}
+
+/**
+ * True when any secret signs `parts` to the signature, or to any of several signatures (Stripe and
+ * Standard Webhooks may send more than one); every secret and every signature is always tried.
+ */
 export function anySecretMatches(
   secrets: readonly (string | Buffer)[],
-  signature: Buffer,
+  signature: Buffer | readonly Buffer[],
   parts: (string | Buffer)[],
 ): boolean {
+  const signatures = Buffer.isBuffer(signature) ? [signature] : signature;
   let matched = false;
   for (const secret of secrets) {
+    const expected = hmacSha256(secret, ...parts);
     // No early exit: the time taken does not tell which secret (current or previous) matched.
-    if (constantTimeEqual(hmacSha256(secret, ...parts), signature)) matched = true;
+    for (const candidate of signatures) {
+      if (constantTimeEqual(expected, candidate)) matched = true;
+    }
   }
   return matched;
 }

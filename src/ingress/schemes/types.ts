@@ -32,5 +32,9 @@ export interface VerificationScheme {
   name: SchemeName;
   /** The header the signature is read from when the integration names none. */
   defaultHeader?: string;
+  /** Where this provider puts its event id in the body (a JSON path) when the integration names no path. */
+  defaultEventKeyPath?: string;
+  /** Where this provider puts its event type in the body (a JSON path) when the integration names no path. */
+  defaultEventTypePath?: string;
   verify(input: VerificationInput): VerificationResult;
 }

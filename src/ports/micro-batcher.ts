@@ -1,0 +1,118 @@
+/**
+ * Lets many concurrent callers share one send: items queue until `maxBatch` are waiting or
+ * `lingerMs` has passed, then go out together. One send is in flight at a time (the idempotent
+ * producer allows no more), and whatever queued meanwhile goes out the moment it returns.
+ * Each caller's promise settles with its own item's fate, or at its own deadline.
+ */
+export class BacklogFullError extends Error {
+  constructor(limit: number) {
+    super(`more than ${limit} items are waiting to be sent`);
+    this.name = 'BacklogFullError';
+  }
+}
+
+export class SendTimeoutError extends Error {
+  constructor(timeoutMs: number) {
+    super(`not acknowledged within ${timeoutMs} ms`);
+    this.name = 'SendTimeoutError';
+  }
+}
+
+export interface MicroBatcherOptions<T> {
+  send(items: T[]): Promise<void>;
+  maxBatch: number;
+  lingerMs: number;
+  /** Items queued or in flight beyond which new ones are refused at once (e.g. while the broker is down). */
+  maxPending: number;
+  timeoutMs: number;
+}
+
+interface Entry<T> {
+  item: T;
+  settled: boolean;
+  resolve(): void;
+  reject(error: Error): void;
+  timer: NodeJS.Timeout;
+}
+
+export interface MicroBatcher<T> {
+  push(item: T): Promise<void>;
+  /** Sends what is queued and waits for the send in flight; for shutdown. */
+  drain(): Promise<void>;
+  readonly pending: number;
+}
+
+export function createMicroBatcher<T>(options: MicroBatcherOptions<T>): MicroBatcher<T> {
+  const queue: Entry<T>[] = [];
+  let inFlight = 0;
+  let sending: Promise<void> | undefined;
+  let lingerTimer: NodeJS.Timeout | undefined;
+
+  const settle = (entry: Entry<T>, error?: Error) => {
+    if (entry.settled) return;
+    entry.settled = true;
+    clearTimeout(entry.timer);
+    if (error) entry.reject(error);
+    else entry.resolve();
+  };
+
+  function flush(): void {
+    clearTimeout(lingerTimer);
+    lingerTimer = undefined;
+    if (sending) return;
+    // Items whose callers already got their answer (a timeout) are not sent.
+    const batch = queue.splice(0, options.maxBatch).filter((entry) => !entry.settled);
+    if (batch.length === 0) {
+      if (queue.length > 0) schedule();
+      return;
+    }
+    inFlight = batch.length;
+    sending = options
+      .send(batch.map((entry) => entry.item))
+      .then(
+        () => batch.forEach((entry) => settle(entry)),
+        (error: unknown) => {
+          const failure = error instanceof Error ? error : new Error(String(error));
+          batch.forEach((entry) => settle(entry, failure));
+        },
+      )
+      .finally(() => {
+        sending = undefined;
+        inFlight = 0;
+        // What queued during the send has waited long enough: send it now.
+        if (queue.length > 0) flush();
+      });
+  }
+
+  function schedule(): void {
+    if (sending) return;
+    if (queue.length >= options.maxBatch) flush();
+    else lingerTimer ??= setTimeout(flush, options.lingerMs);
+  }
+
+  return {
+    push(item) {
+      if (queue.length + inFlight >= options.maxPending) return Promise.reject(new BacklogFullError(options.maxPending));
+      return new Promise<void>((resolve, reject) => {
+        const entry: Entry<T> = {
+          item,
+          settled: false,
+          resolve,
+          reject,
+          timer: setTimeout(() => settle(entry, new SendTimeoutError(options.timeoutMs)), options.timeoutMs),
+        };
+        queue.push(entry);
+        schedule();
+      });
+    },
+    async drain() {
+      while (queue.length > 0 || sending) {
+        if (!sending) flush();
+        await sending;
+      }
+    },
+    get pending() {
+      return queue.length + inFlight;
+    },
+  };
+}

@@ -1,0 +1,228 @@
+import { connect } from 'node:net';
+import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
+import postgres from 'postgres';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { javaPartitionFor, secretFor, signers } from '../helpers/providers.js';
+import { describeWithServices, services } from '../helpers/services.js';
+import { postWebhook } from '../helpers/signing.js';
+
+const SCHEMES = ['HMAC_SHA256', 'SHARED_TOKEN', 'STRIPE', 'GITHUB', 'SHOPIFY', 'SLACK', 'STANDARD_WEBHOOKS'] as const;
+
+describeWithServices('ingress on real Kafka and Redis', ['kafka', 'postgres', 'redis'], () => {
+  let app: TestApp;
+  const integrations = new Map<string, { id: string; secret: string; provider: string }>();
+
+  async function createIntegration(provider: string, scheme: string, extra: Record<string, unknown> = {}) {
+    const secret = secretFor(scheme);
+    const result = await app.graphql<{ createIntegration: { __typename: string; id: string; message?: string } }>(
+      `mutation ($input: CreateIntegrationInput!) {
+         createIntegration(input: $input) { __typename ... on Integration { id } ... on Error { message } }
+       }`,
+      { input: { provider, name: provider, verification: { scheme, secret }, ...extra } },
+    );
+    expect(result.data?.createIntegration.__typename, JSON.stringify(result)).toBe('Integration');
+    const created = { id: result.data!.createIntegration.id, secret, provider };
+    integrations.set(provider, created);
+    return created;
+  }
+
+  beforeAll(async () => {
+    // Proxies on loopback are trusted so a test can speak for other source addresses.
+    app = await startTestApp({ TRUSTED_PROXIES: '127.0.0.1,::1', INGRESS_HEADERS_TIMEOUT_MS: '1000', INGRESS_BODY_TIMEOUT_MS: '1500' });
+    for (const scheme of SCHEMES) await createIntegration(scheme.toLowerCase().replaceAll('_', '-'), scheme);
+  });
+  afterAll(async () => {
+    await app?.stop();
+  });
+
+  it.each(SCHEMES)('%s: accepts the provider-signed form and rejects a tampered body', async (scheme) => {
+    const { provider, secret } = integrations.get(scheme.toLowerCase().replaceAll('_', '-'))!;
+    const body = JSON.stringify({ id: `evt_${scheme}_${Date.now()}`, type: 'thing.happened', event_id: `Ev${Date.now()}` });
+    const headers = await signers[scheme]!(body, secret);
+    const accepted = await postWebhook(app.ingressUrl, provider, body, headers);
+    expect(accepted.status, JSON.stringify(accepted.body)).toBe(202);
+
+    if (scheme === 'SHARED_TOKEN') return; // a token does not bind the body
+    const tampered = await postWebhook(app.ingressUrl, provider, body.replace('thing', 'thong'), headers);
+    expect(tampered.status).toBe(401);
+    expect(tampered.body).toEqual({ error: { code: 'SIGNATURE_INVALID', message: expect.any(String), requestId: expect.any(String) } });
+  });
+
+  it.each(['STRIPE', 'SLACK', 'STANDARD_WEBHOOKS'] as const)('%s: refuses stale and future timestamps, each by name', async (scheme) => {
+    const { provider, secret } = integrations.get(scheme.toLowerCase().replaceAll('_', '-'))!;
+    const body = JSON.stringify({ id: 'evt_time', type: 'x' });
+    const now = Math.floor(Date.now() / 1000);
+    const stale = await postWebhook(app.ingressUrl, provider, body, await signers[scheme]!(body, secret, { timestamp: now - 301 - 5 }));
+    expect((stale.body.error as { code: string }).code).toBe('TIMESTAMP_TOO_OLD');
+    const future = await postWebhook(app.ingressUrl, provider, body, await signers[scheme]!(body, secret, { timestamp: now + 301 + 5 }));
+    expect((future.body.error as { code: string }).code).toBe('TIMESTAMP_TOO_NEW');
+  });
+
+  it('GITHUB: keys the event by X-GitHub-Delivery, so a redelivery answers with the same id', async () => {
+    const { provider, secret } = integrations.get('github')!;
+    const id = crypto.randomUUID();
+    const first = await postWebhook(app.ingressUrl, provider, '{"action":"opened"}', await signers.GITHUB!('{"action":"opened"}', secret, { id }));
+    const again = await postWebhook(app.ingressUrl, provider, '{"action":"opened","redelivered":true}', await signers.GITHUB!('{"action":"opened","redelivered":true}', secret, { id }));
+    expect(first.status).toBe(202);
+    expect(again.body.eventId).toBe(first.body.eventId);
+  });
+
+  it('rotation: both secrets verify during the grace period, and the old one stops after it', async () => {
+    const { id, provider, secret: oldSecret } = await createIntegration('rotating', 'HMAC_SHA256');
+    const newSecret = secretFor('HMAC_SHA256');
+    const rotate = await app.graphql<{ rotateIntegrationSecret: { __typename: string; secretRotatedAt: string } }>(
+      `mutation ($input: RotateIntegrationSecretInput!) {
+         rotateIntegrationSecret(input: $input) { __typename ... on Integration { secretRotatedAt previousSecretExpiresAt } }
+       }`,
+      { input: { id, secret: newSecret, previousSecretTtlSeconds: 2 } },
+    );
+    expect(rotate.data?.rotateIntegrationSecret.__typename).toBe('Integration');
+    expect(JSON.stringify(rotate)).not.toContain(newSecret);
+
+    const body = JSON.stringify({ id: `rot-${Date.now()}` });
+    const send = async (secret: string) => (await postWebhook(app.ingressUrl, provider, body, await signers.HMAC_SHA256!(body, secret))).status;
+    expect(await send(newSecret)).toBe(202);
+    expect(await send(oldSecret)).toBe(202);
+    await new Promise((resolve) => setTimeout(resolve, 2200));
+    expect(await send(oldSecret)).toBe(401);
+    expect(await send(newSecret)).toBe(202);
+
+    const sql = postgres(app.database.url, { max: 1 });
+    const entries = await sql<{ actor: string; details: Record<string, unknown> }[]>`
+      select actor, details from audit_entries where action = 'integration.secret_rotated' and target_id = ${id}`;
+    await sql.end();
+    expect(entries).toHaveLength(1);
+    expect(entries[0]!.actor).toMatch(/^key:[0-9a-f]{12}$/);
+    expect(JSON.stringify(entries)).not.toContain(newSecret);
+    expect(JSON.stringify(entries)).not.toContain(oldSecret);
+  });
+
+  it('rate limit: the request past the integration limit gets 429 with Retry-After; other addresses are unaffected', async () => {
+    const { provider, secret } = await createIntegration('limited', 'HMAC_SHA256', { rateLimitPerMinute: 3 });
+    const send = async (forwardedFor: string) => {
+      const body = JSON.stringify({ id: crypto.randomUUID() });
+      return postWebhook(app.ingressUrl, provider, body, { ...(await signers.HMAC_SHA256!(body, secret)), 'x-forwarded-for': forwardedFor });
+    };
+    const statuses = [];
+    for (let i = 0; i < 3; i++) statuses.push((await send('198.51.100.10')).status);
+    expect(statuses).toEqual([202, 202, 202]);
+    const limited = await send('198.51.100.10');
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect((limited.body.error as { code: string }).code).toBe('RATE_LIMITED');
+    expect((await send('198.51.100.11')).status).toBe(202);
+  });
+
+  it('answers a 5 MiB body with 413 before the client has sent it all', async () => {
+    const { provider } = integrations.get('hmac-sha256')!;
+    const url = new URL(app.ingressUrl);
+    const total = 5 * 1024 * 1024;
+    const result = await new Promise<{ status: string; sentBytes: number }>((resolve, reject) => {
+      const socket = connect(Number(url.port), url.hostname);
+      let sentBytes = 0;
+      let response = '';
+      let timer: NodeJS.Timeout | undefined;
+      socket.on('error', (error) => (response ? undefined : reject(error)));
+      socket.on('data', (chunk) => {
+        response += chunk.toString();
+        clearTimeout(timer);
+        resolve({ status: response.split('\r\n', 1)[0]!, sentBytes });
+        socket.destroy();
+      });
+      socket.write(
+        `POST /api/v1/webhooks/${provider} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n`,
+      );
+      const chunk = Buffer.alloc(64 * 1024, 'a');
+      // Slow sender: 64 KiB every 5 ms, so the whole body would take ~400 ms.
+      const sendMore = () => {
+        if (sentBytes >= total || socket.destroyed) return;
+        socket.write(`${chunk.length.toString(16)}\r\n`);
+        socket.write(chunk);
+        socket.write('\r\n');
+        sentBytes += chunk.length;
+        timer = setTimeout(sendMore, 5);
+      };
+      sendMore();
+    });
+    expect(result.status).toBe('HTTP/1.1 413 Payload Too Large');
+    expect(result.sentBytes).toBeLessThan(total / 2);
+  });
+
+  it('drops a client that sends headers too slowly, and answers 408 to one that stalls in the body', async () => {
+    const url = new URL(app.ingressUrl);
+    const { provider } = integrations.get('hmac-sha256')!;
+    const exchange = (start: string) =>
+      new Promise<{ response: string; ms: number }>((resolve, reject) => {
+        const began = Date.now();
+        const socket = connect(Number(url.port), url.hostname);
+        let response = '';
+        socket.on('data', (chunk) => (response += chunk.toString()));
+        socket.on('close', () => resolve({ response, ms: Date.now() - began }));
+        socket.on('error', reject);
+        socket.write(start);
+        setTimeout(() => socket.destroy(), 8000).unref();
+      });
+    const slowHeaders = await exchange(`POST /api/v1/webhooks/${provider} HTTP/1.1\r\nhost: x\r\n`);
+    expect(slowHeaders.ms).toBeLessThan(5000);
+    expect(slowHeaders.response === '' || slowHeaders.response.startsWith('HTTP/1.1 408')).toBe(true);
+    const stalledBody = await exchange(
+      `POST /api/v1/webhooks/${provider} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"id":`,
+    );
+    expect(stalledBody.response.split('\r\n', 1)[0]).toBe('HTTP/1.1 408 Request Timeout');
+    expect(stalledBody.response).toContain('"code":"REQUEST_TIMEOUT"');
+    expect(stalledBody.ms).toBeLessThan(5000);
+  });
+
+  it('answers bad content with specific codes', async () => {
+    const { provider, secret } = integrations.get('hmac-sha256')!;
+    const signed = async (body: string, contentType = 'application/json') =>
+      postWebhook(app.ingressUrl, provider, body, { ...(await signers.HMAC_SHA256!(body, secret)), 'content-type': contentType });
+    expect((await signed('[1,2,3]')).status).toBe(400);
+    expect((await signed('{"broken":')).status).toBe(400);
+    expect((await signed('{"a":1}', 'text/plain')).status).toBe(415);
+    expect((await postWebhook(app.ingressUrl, 'no-such-provider', '{}', {})).status).toBe(404);
+  });
+
+  it('produces each message under integrationId:eventKey on the partition the Java client picks', async () => {
+    const { id, provider, secret } = integrations.get('standard-webhooks')!;
+    const sent = new Map<string, string>();
+    for (let i = 0; i < 12; i++) {
+      const msgId = `msg_partition_${i}_${crypto.randomUUID()}`;
+      const body = JSON.stringify({ n: i });
+      const response = await postWebhook(app.ingressUrl, provider, body, await signers.STANDARD_WEBHOOKS!(body, secret, { id: msgId }));
+      expect(response.status).toBe(202);
+      sent.set(`${id}:${msgId}`, response.body.eventId as string);
+    }
+    const kafka = new Kafka({ brokers: services.kafkaBrokers!.split(','), logLevel: logLevel.NOTHING });
+    const consumer = kafka.consumer({ groupId: `inspect-${crypto.randomUUID()}` });
+    const seen = new Map<string, { partition: number; message: KafkaMessage }>();
+    await consumer.connect();
+    await consumer.subscribe({ topic: app.config.kafka.topic, fromBeginning: true });
+    const done = new Promise<void>((resolve) => {
+      void consumer.run({
+        eachMessage: async ({ partition, message }) => {
+          const key = message.key?.toString() ?? '';
+          if (sent.has(key)) seen.set(key, { partition, message });
+          if (seen.size === sent.size) resolve();
+        },
+      });
+    });
+    await Promise.race([done, new Promise((_, reject) => setTimeout(() => reject(new Error('messages not all seen')), 20_000))]);
+    await consumer.disconnect();
+    const partitions = app.config.kafka.partitions;
+    const used = new Set<number>();
+    for (const [key, { partition, message }] of seen) {
+      expect(partition).toBe(javaPartitionFor(key, partitions));
+      expect(message.headers?.['hookgate-event-id']?.toString()).toBe(sent.get(key));
+      used.add(partition);
+    }
+    expect(used.size).toBeGreaterThan(1);
+  });
+
+  it('reports dependencies on the health endpoint', async () => {
+    const response = await fetch(`${app.ingressUrl}/api/v1/health`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: 'ok', dependencies: { postgres: 'up', redis: 'up', kafka: 'up' } });
+  });
+});

@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import { BacklogFullError, createMicroBatcher, SendTimeoutError } from '../../src/ports/micro-batcher.js';
+
+const tick = (ms = 0) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('micro-batcher', () => {
+  it('sends concurrent items together and answers each when its batch is acknowledged', async () => {
+    const sent: number[][] = [];
+    const batcher = createMicroBatcher<number>({
+      send: async (items) => void sent.push(items),
+      maxBatch: 100,
+      lingerMs: 5,
+      maxPending: 1000,
+      timeoutMs: 1000,
+    });
+    await Promise.all([1, 2, 3, 4].map((n) => batcher.push(n)));
+    expect(sent).toEqual([[1, 2, 3, 4]]);
+  });
+
+  it('flushes at once when a batch is full, and sends what queued during a send right after it', async () => {
+    const sent: number[][] = [];
+    let release: () => void = () => {};
+    const batcher = createMicroBatcher<number>({
+      send: (items) => {
+        sent.push(items);
+        return sent.length === 1 ? new Promise<void>((resolve) => (release = resolve)) : Promise.resolve();
+      },
+      maxBatch: 2,
+      lingerMs: 10_000,
+      maxPending: 1000,
+      timeoutMs: 5000,
+    });
+    const first = [batcher.push(1), batcher.push(2)];
+    const later = [batcher.push(3), batcher.push(4), batcher.push(5)];
+    await tick();
+    expect(sent).toEqual([[1, 2]]);
+    release();
+    await Promise.all(first);
+    await tick();
+    // 3 and 4 fill a batch; 5 follows straight after, not after the 10 s linger.
+    await Promise.all(later);
+    expect(sent).toEqual([[1, 2], [3, 4], [5]]);
+  });
+
+  it('rejects every item of a failed send, and only those', async () => {
+    let calls = 0;
+    const batcher = createMicroBatcher<number>({
+      send: async () => {
+        calls += 1;
+        if (calls === 1) throw new Error('broker down');
+      },
+      maxBatch: 10,
+      lingerMs: 1,
+      maxPending: 100,
+      timeoutMs: 1000,
+    });
+    const failed = await Promise.allSettled([batcher.push(1), batcher.push(2)]);
+    expect(failed.map((result) => result.status)).toEqual(['rejected', 'rejected']);
+    await expect(batcher.push(3)).resolves.toBeUndefined();
+  });
+
+  it('answers each caller by its deadline and does not send items that already timed out', async () => {
+    const sent: number[][] = [];
+    let release: () => void = () => {};
+    const batcher = createMicroBatcher<number>({
+      send: (items) => {
+        sent.push(items);
+        return sent.length === 1 ? new Promise<void>((resolve) => (release = resolve)) : Promise.resolve();
+      },
+      maxBatch: 1,
+      lingerMs: 1,
+      maxPending: 100,
+      timeoutMs: 30,
+    });
+    const stuck = batcher.push(1);
+    const queued = batcher.push(2);
+    await expect(stuck).rejects.toBeInstanceOf(SendTimeoutError);
+    await expect(queued).rejects.toBeInstanceOf(SendTimeoutError);
+    release();
+    await tick(5);
+    expect(sent).toEqual([[1]]);
+  });
+
+  it('refuses new items at once while the backlog is full', async () => {
+    const batcher = createMicroBatcher<number>({
+      send: () => new Promise<void>(() => {}),
+      maxBatch: 10,
+      lingerMs: 1,
+      maxPending: 3,
+      timeoutMs: 100,
+    });
+    const waiting = [batcher.push(1), batcher.push(2), batcher.push(3)];
+    await expect(batcher.push(4)).rejects.toBeInstanceOf(BacklogFullError);
+    await Promise.allSettled(waiting);
+  });
+});
