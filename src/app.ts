@@ -1,7 +1,11 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
+import { createDeliveryWorker } from './consumers/delivery-worker.js';
+import { sendPinned } from './consumers/http-sender.js';
 import { createPersistConsumer } from './consumers/persist-consumer.js';
+import { createSsrfGuard } from './consumers/ssrf-guard.js';
+import { createStatusPublisher } from './consumers/status-events.js';
 import { createDatabase } from './db/client.js';
 import { createManagementServer } from './graph/server.js';
 import { createWebhookHandler } from './ingress/handle-webhook.js';
@@ -54,6 +58,8 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
     const integrations = createIntegrationDirectory(database.db, { coordination, log });
     shutdown.register('integration-changes', await integrations.listen());
     const counters = createCounters();
+    const status = createStatusPublisher(coordination, log);
+    const destinationGuard = createSsrfGuard({ allowedHosts: config.delivery.allowedHosts, requireHttps: config.production });
 
     const producer = roles.has('ingress') ? createKafkaProducer(kafka, config.kafka, config.ingress.producer) : undefined;
     const healthChecks: Record<string, () => Promise<unknown>> = {
@@ -67,10 +73,25 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
         consumer: createKafkaConsumer(kafka, config.kafka, log),
         db: database.db,
         coordination,
+        status,
         log: log.child({ component: 'persist' }),
       });
       await persist.start();
       shutdown.register('persist-consumer', persist.stop);
+    }
+
+    if (roles.has('delivery')) {
+      const worker = createDeliveryWorker({
+        db: database.db,
+        coordination,
+        status,
+        log: log.child({ component: 'delivery' }),
+        guard: destinationGuard,
+        send: sendPinned,
+        settings: config.delivery,
+      });
+      await worker.start();
+      shutdown.register('delivery-worker', worker.stop);
     }
 
     if (producer) {
@@ -103,6 +124,8 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
         log: log.child({ component: 'graph' }),
         apiKeys: config.management.apiKeys,
         integrations,
+        destinationGuard,
+        status,
         production: config.production,
         healthChecks,
       });

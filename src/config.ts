@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { DEFAULT_SCHEDULE_SECONDS } from './consumers/retry-policy.js';
 
 /**
  * The one place that reads the environment (STYLE.md §1). Every variable is listed in
@@ -72,7 +73,10 @@ const envSchema = z.object({
     (keys) => keys.length > 0 && keys.every((key) => key.length >= 16),
     'must hold one or more comma-separated keys of at least 16 characters',
   ),
-  DELIVERY_ALLOWED_HOSTS: commaList,
+  DELIVERY_ALLOWED_HOSTS: commaList.refine(
+    (entries) => entries.every((entry) => isAddressOrCidr(entry) || /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*\.?$/i.test(entry)),
+    'must be a comma list of host names, IP addresses or CIDRs',
+  ),
   INGRESS_MAX_BODY_BYTES: positiveInt(1024 * 1024),
   INGRESS_BODY_TIMEOUT_MS: positiveInt(10_000),
   INGRESS_HEADERS_TIMEOUT_MS: positiveInt(10_000),
@@ -81,6 +85,17 @@ const envSchema = z.object({
   INGRESS_BATCH_LINGER_MS: z.coerce.number().int().min(0).max(1000).default(2),
   INGRESS_MAX_PENDING: positiveInt(20_000),
   RATE_LIMIT_PER_MINUTE: positiveInt(6_000),
+  DELIVERY_TIMEOUT_MS: positiveInt(15_000),
+  DELIVERY_RETRY_SCHEDULE: z
+    .string()
+    .default(DEFAULT_SCHEDULE_SECONDS.join(','))
+    .refine((value) => value.split(',').every((part) => /^\s*\d+(\.\d+)?\s*$/.test(part)), 'must be a comma list of seconds')
+    .transform((value) => value.split(',').map((part) => Math.round(Number(part) * 1000))),
+  DELIVERY_RETRY_AFTER_CAP_SECONDS: positiveInt(3600),
+  DELIVERY_CONCURRENCY: positiveInt(32),
+  DELIVERY_LEASE_MS: z.coerce.number().int().positive().optional(),
+  DELIVERY_POLL_INTERVAL_MS: positiveInt(1000),
+  RETRY_DELIVERY_COOLDOWN_SECONDS: z.coerce.number().int().min(0).default(60),
   TRUSTED_PROXIES: commaList.refine((entries) => entries.every(isAddressOrCidr), 'must be a comma list of IP addresses or CIDRs'),
 });
 
@@ -118,7 +133,16 @@ function toConfig(env: z.infer<typeof envSchema>) {
       consumerGroup: env.KAFKA_CONSUMER_GROUP,
       partitions: env.KAFKA_TOPIC_PARTITIONS,
     },
-    delivery: { allowedHosts: env.DELIVERY_ALLOWED_HOSTS },
+    delivery: {
+      allowedHosts: env.DELIVERY_ALLOWED_HOSTS,
+      timeoutMs: env.DELIVERY_TIMEOUT_MS,
+      // A lease outlives the longest attempt, so only a crashed worker's claims expire.
+      leaseMs: env.DELIVERY_LEASE_MS ?? env.DELIVERY_TIMEOUT_MS + 15_000,
+      concurrency: env.DELIVERY_CONCURRENCY,
+      pollIntervalMs: env.DELIVERY_POLL_INTERVAL_MS,
+      retry: { scheduleMs: env.DELIVERY_RETRY_SCHEDULE, retryAfterCapMs: env.DELIVERY_RETRY_AFTER_CAP_SECONDS * 1000, jitter: 0.2 },
+      retryCooldownMs: env.RETRY_DELIVERY_COOLDOWN_SECONDS * 1000,
+    },
   };
 }
 

@@ -1,13 +1,15 @@
 import { and, eq, inArray } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { auditEntries, deliveries, destinations, events, processingJobs } from '../db/schema.js';
-import type { LoggedRecord } from '../ports/event-log.js';
+import type { LoggedRecord, UndecodableMessage } from '../ports/event-log.js';
 
 export interface PersistResult {
   /** Events written by this call. */
   inserted: string[];
   /** Events that were already stored (a redelivery or a duplicate send). */
   duplicates: string[];
+  /** Pending deliveries created for the new events. */
+  deliveriesCreated: number;
 }
 
 /**
@@ -21,8 +23,9 @@ export async function persistBatch(db: Database, batch: LoggedRecord[]): Promise
   const byId = new Map<string, LoggedRecord>();
   for (const item of batch) if (!byId.has(item.record.eventId)) byId.set(item.record.eventId, item);
   const unique = [...byId.values()];
-  if (unique.length === 0) return { inserted: [], duplicates: [] };
+  if (unique.length === 0) return { inserted: [], duplicates: [], deliveriesCreated: 0 };
 
+  let deliveriesCreated = 0;
   const insertedRows = await db.transaction(async (tx) => {
     const rows = await tx
       .insert(events)
@@ -33,6 +36,7 @@ export async function persistBatch(db: Database, batch: LoggedRecord[]): Promise
           provider: record.provider,
           eventKey: record.eventKey,
           eventType: record.eventType,
+          orderingKey: record.orderingKey,
           rawBody: record.rawBody,
           headers: record.headers,
           payload: JSON.parse(record.rawBody.toString('utf8')) as unknown,
@@ -43,7 +47,13 @@ export async function persistBatch(db: Database, batch: LoggedRecord[]): Promise
         })),
       )
       .onConflictDoNothing()
-      .returning({ id: events.id, integrationId: events.integrationId, eventKey: events.eventKey, provider: events.provider });
+      .returning({
+        id: events.id,
+        integrationId: events.integrationId,
+        eventKey: events.eventKey,
+        orderingKey: events.orderingKey,
+        provider: events.provider,
+      });
     if (rows.length === 0) return rows;
 
     const integrationIds = [...new Set(rows.map((row) => row.integrationId))];
@@ -75,14 +85,35 @@ export async function persistBatch(db: Database, batch: LoggedRecord[]): Promise
           eventId: row.id,
           destinationId: target.id,
           integrationId: row.integrationId,
-          orderingKey: target.ordered ? row.eventKey : null,
+          orderingKey: target.ordered ? (row.orderingKey ?? row.eventKey) : null,
         })),
     );
-    if (pending.length > 0) await tx.insert(deliveries).values(pending).onConflictDoNothing();
+    if (pending.length > 0) {
+      const created = await tx.insert(deliveries).values(pending).onConflictDoNothing().returning({ id: deliveries.id });
+      deliveriesCreated = created.length;
+    }
     return rows;
   });
 
   const inserted = insertedRows.map((row) => row.id);
   const insertedSet = new Set(inserted);
-  return { inserted, duplicates: unique.map((item) => item.record.eventId).filter((id) => !insertedSet.has(id)) };
+  return {
+    inserted,
+    duplicates: unique.map((item) => item.record.eventId).filter((id) => !insertedSet.has(id)),
+    deliveriesCreated,
+  };
+}
+
+/** Audit entries for messages that went to the dead-letter topic (they have no event row). */
+export async function recordDeadLetters(db: Database, items: UndecodableMessage[]): Promise<void> {
+  if (items.length === 0) return;
+  await db.insert(auditEntries).values(
+    items.map((item) => ({
+      actor: 'system:persist',
+      action: 'event.dead_lettered',
+      targetType: 'kafka_message',
+      targetId: `${item.partition}:${item.offset}`,
+      details: { partition: item.partition, offset: item.offset, reason: item.reason, key: item.key?.toString('utf8').slice(0, 200) ?? null },
+    })),
+  );
 }

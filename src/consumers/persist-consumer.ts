@@ -1,61 +1,102 @@
+import { randomUUID } from 'node:crypto';
 import type { Database } from '../db/client.js';
 import type { Logger } from '../log.js';
 import type { Coordination } from '../ports/coordination.js';
-import type { EventLogBatch, EventLogConsumer } from '../ports/event-log.js';
-import { persistBatch } from './persist-batch.js';
+import type { EventLogBatch, EventLogConsumer, LoggedRecord } from '../ports/event-log.js';
+import { persistBatch, recordDeadLetters } from './persist-batch.js';
+import type { StatusPublisher } from './status-events.js';
 
 const MARKER_TTL_SECONDS = 7 * 24 * 3600;
+const LOCK_TTL_MS = 60_000;
+const LOCK_WAIT_MS = 5_000;
 
 export interface PersistConsumerDeps {
   consumer: EventLogConsumer;
   db: Database;
   coordination: Coordination;
+  status: Pick<StatusPublisher, 'wakeDeliveryWorkers'>;
   log: Logger;
   /** Backoff between attempts at a batch that failed for a transient reason. */
   retryDelayMs?: (attempt: number) => number;
 }
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 /**
- * The persist step: Kafka batch → Postgres, exactly once. Redis markers only save work;
- * when Redis is unavailable every record goes to Postgres, whose unique key decides.
+ * The persist step: Kafka batch → Postgres, exactly once. Redis markers and locks only save work
+ * and keep two consumers (say, during a rebalance) off the same event; when Redis is unavailable
+ * every record goes to Postgres, whose unique key decides.
  */
 export function createPersistConsumer(deps: PersistConsumerDeps) {
   const { log, coordination } = deps;
+  const owner = `persist-${randomUUID()}`;
   const retryDelayMs = deps.retryDelayMs ?? ((attempt: number) => Math.min(100 * 2 ** attempt, 5000));
   let stopping = false;
 
-  async function unmarked(batch: EventLogBatch) {
+  /** Redis is an optimisation here: on any failure, fall back to "not known, not locked". */
+  async function optional<T>(what: string, run: () => Promise<T>, fallback: T): Promise<T> {
     try {
-      const known = await coordination.markersExist(batch.records.map((item) => item.record.eventId));
-      return batch.records.filter((_, index) => !known[index]);
+      return await run();
     } catch (error) {
-      log.warn({ err: (error as Error).message }, 'markers unavailable; relying on the database alone');
-      return batch.records;
+      log.warn({ err: (error as Error).message }, `${what} unavailable; relying on the database alone`);
+      return fallback;
+    }
+  }
+
+  async function unmarked(records: LoggedRecord[]): Promise<LoggedRecord[]> {
+    const known = await optional('markers', () => coordination.markersExist(records.map((item) => item.record.eventId)), []);
+    return records.filter((_, index) => !known[index]);
+  }
+
+  /** Locks what it can; waits a little for events another consumer is storing right now. */
+  async function lockOrWait(records: LoggedRecord[], batch: EventLogBatch): Promise<{ todo: LoggedRecord[]; locked: string[] }> {
+    const ids = records.map((item) => item.record.eventId);
+    const granted = await optional('locks', () => coordination.acquireLocks(ids, owner, LOCK_TTL_MS), ids.map(() => true));
+    const locked = ids.filter((_, index) => granted[index]);
+    let heldElsewhere = records.filter((_, index) => !granted[index]);
+    const deadline = Date.now() + LOCK_WAIT_MS;
+    while (heldElsewhere.length > 0 && Date.now() < deadline) {
+      await sleep(100);
+      await batch.heartbeat().catch(() => {});
+      heldElsewhere = await unmarked(heldElsewhere);
+    }
+    // Still unmarked after the wait: the other holder died or is slow. Postgres decides.
+    return { todo: [...records.filter((_, index) => granted[index]), ...heldElsewhere], locked };
+  }
+
+  async function withRetries<T>(what: string, batch: EventLogBatch, run: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await run();
+      } catch (error) {
+        if (stopping) throw error;
+        // Never skip: the batch is retried until it commits; nothing past it is committed meanwhile.
+        log.error({ attempt, err: (error as Error).message }, `${what} failed; retrying`);
+        await sleep(retryDelayMs(attempt));
+        await batch.heartbeat().catch(() => {});
+      }
     }
   }
 
   async function handleBatch(batch: EventLogBatch): Promise<void> {
-    for (const item of batch.undecodable) {
-      // The dead-letter topic arrives with the consumers issue; until then the message is logged and skipped.
-      log.error({ partition: item.partition, offset: item.offset, reason: item.reason }, 'undecodable ingress message');
+    if (batch.undecodable.length > 0) {
+      for (const item of batch.undecodable) log.error({ partition: item.partition, offset: item.offset, reason: item.reason }, 'undecodable message dead-lettered');
+      await withRetries('dead-lettering', batch, async () => {
+        await deps.consumer.deadLetter(batch.undecodable);
+        await recordDeadLetters(deps.db, batch.undecodable);
+      });
     }
-    const fresh = await unmarked(batch);
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const result = await persistBatch(deps.db, fresh);
-        log.debug({ inserted: result.inserted.length, duplicates: result.duplicates.length }, 'batch persisted');
-        // Markers after commit: a marker never claims an event the database does not have.
-        await coordination
-          .setMarkers([...result.inserted, ...result.duplicates], MARKER_TTL_SECONDS)
-          .catch((error: Error) => log.warn({ err: error.message }, 'could not set markers'));
-        return;
-      } catch (error) {
-        if (stopping) throw error;
-        // Never skip: the batch is retried until it commits; nothing past it is committed meanwhile.
-        log.error({ attempt, err: (error as Error).message }, 'persisting a batch failed; retrying');
-        await new Promise((resolve) => setTimeout(resolve, retryDelayMs(attempt)));
-        await batch.heartbeat().catch(() => {});
-      }
+    const fresh = await unmarked(batch.records);
+    if (fresh.length === 0) return;
+    const { todo, locked } = await lockOrWait(fresh, batch);
+    try {
+      const result = await withRetries('persisting a batch', batch, () => persistBatch(deps.db, todo));
+      log.debug({ inserted: result.inserted.length, duplicates: result.duplicates.length }, 'batch persisted');
+      if (result.deliveriesCreated > 0) await deps.status.wakeDeliveryWorkers();
+      // Markers after commit: a marker never claims an event the database does not have.
+      await optional('markers', () => coordination.setMarkers([...result.inserted, ...result.duplicates], MARKER_TTL_SECONDS), undefined);
+    } finally {
+      await optional('locks', () => coordination.releaseLocks(locked, owner), undefined);
     }
   }
 

@@ -54,6 +54,11 @@ export type VerificationSettings = {
   eventKeyPath?: string;
   eventTypePath?: string;
   toleranceSeconds?: number;
+  /**
+   * JSON path of the key that ordered destinations order by (e.g. `$.order_id`). Events sharing it
+   * also share a Kafka partition, so their receipt order survives the trip. Default: the event key.
+   */
+  orderingKeyPath?: string;
 };
 
 export const integrations = pgTable(
@@ -106,6 +111,7 @@ export const events = pgTable(
     provider: text('provider').notNull(),
     eventKey: text('event_key').notNull(),
     eventType: text('event_type'),
+    orderingKey: text('ordering_key'),
     rawBody: bytea('raw_body').notNull(),
     headers: jsonb('headers').$type<Record<string, string>>().notNull().default({}),
     payload: jsonb('payload').notNull(),
@@ -172,6 +178,8 @@ export const deliveries = pgTable(
   'deliveries',
   {
     id: uuid('id').primaryKey().defaultRandom(),
+    /** Insertion order; ordered destinations deliver a key's deliveries in this order. */
+    sequence: bigint('sequence', { mode: 'number' }).generatedAlwaysAsIdentity(),
     eventId: uuid('event_id')
       .notNull()
       .references(() => events.id),
@@ -207,7 +215,7 @@ export const deliveries = pgTable(
       .on(t.nextAttemptAt)
       .where(sql`${t.status} in ('PENDING', 'RETRYING', 'IN_FLIGHT')`),
     index('deliveries_ordering_idx')
-      .on(t.destinationId, t.orderingKey, t.createdAt)
+      .on(t.destinationId, t.orderingKey, t.sequence)
       .where(sql`${t.orderingKey} is not null and ${t.status} in ('PENDING', 'RETRYING', 'IN_FLIGHT')`),
     index('deliveries_created_idx').on(t.createdAt, t.id),
     index('deliveries_event_idx').on(t.eventId, t.createdAt),

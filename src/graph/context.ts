@@ -1,3 +1,5 @@
+import type { DestinationCheck } from '../consumers/ssrf-guard.js';
+import type { StatusPublisher } from '../consumers/status-events.js';
 import type { Database } from '../db/client.js';
 import type { IntegrationDirectory } from '../ingress/integration-directory.js';
 import type { Logger } from '../log.js';
@@ -11,4 +13,7 @@ export interface GraphContext {
   actor: string;
   sourceIp: string | null;
   integrations: IntegrationDirectory;
+  /** Refuses destinations on internal networks (DESIGN.md §2). */
+  destinationGuard: { check(url: string): Promise<DestinationCheck> };
+  status: StatusPublisher;
 }

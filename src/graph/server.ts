@@ -17,6 +17,8 @@ export interface ManagementServerOptions {
   log: Logger;
   apiKeys: readonly string[];
   integrations: IntegrationDirectory;
+  destinationGuard: GraphContext['destinationGuard'];
+  status: GraphContext['status'];
   production: boolean;
   healthChecks: Record<string, () => Promise<unknown>>;
 }
@@ -48,6 +50,8 @@ export function createManagementServer(options: ManagementServerOptions): Server
       actor,
       sourceIp: req.socket.remoteAddress ?? null,
       integrations: options.integrations,
+      destinationGuard: options.destinationGuard,
+      status: options.status,
     }),
   });
 

@@ -132,6 +132,7 @@ export function createWebhookHandler(deps: WebhookHandlerDeps) {
     }
     const eventType =
       verified.eventType ?? readJsonPath(payload, settings.eventTypePath ?? scheme.defaultEventTypePath ?? '$.type') ?? null;
+    const orderingKey = settings.orderingKeyPath ? (readJsonPath(payload, settings.orderingKeyPath) ?? null) : null;
     const eventId = eventIdFor(integration.id, eventKey);
 
     try {
@@ -141,6 +142,7 @@ export function createWebhookHandler(deps: WebhookHandlerDeps) {
         provider: integration.provider,
         eventKey,
         eventType,
+        orderingKey,
         receivedAt,
         sourceIp: request.sourceIp,
         headers: storedHeaders(request.headers),

@@ -16,6 +16,10 @@ export interface Coordination {
   markersExist(ids: string[]): Promise<boolean[]>;
   /** Marks ids as stored, for `ttlSeconds`. */
   setMarkers(ids: string[], ttlSeconds: number): Promise<void>;
+  /** Tries to lock each id for `owner` until `ttlMs`; true where this owner now holds the lock. */
+  acquireLocks(ids: string[], owner: string, ttlMs: number): Promise<boolean[]>;
+  /** Releases the locks that `owner` still holds; others' locks are left alone. */
+  releaseLocks(ids: string[], owner: string): Promise<void>;
   /**
    * Takes one request from the bucket `key` allowing `limit` per `periodMs` (bursts up to
    * `limit`), atomically and in one round trip, shared by every instance.

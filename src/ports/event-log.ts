@@ -10,6 +10,8 @@ export interface IngressRecord {
   provider: string;
   eventKey: string;
   eventType: string | null;
+  /** Set when the integration orders by something other than the event key. */
+  orderingKey: string | null;
   receivedAt: Date;
   sourceIp: string | null;
   headers: Record<string, string>;
@@ -52,10 +54,15 @@ export interface EventLogProducer {
 export interface EventLogConsumer {
   /** Starts consuming; a batch's position is committed only after `handler` resolves. */
   start(handler: BatchHandler): Promise<void>;
+  /** Moves messages that can never be stored aside (Kafka: the DLQ topic), so their partition keeps moving. */
+  deadLetter(items: UndecodableMessage[]): Promise<void>;
   stop(): Promise<void>;
 }
 
-/** The message key: records of one event land on one partition, in order. */
-export function partitionKeyOf(record: Pick<IngressRecord, 'integrationId' | 'eventKey'>): string {
-  return `${record.integrationId}:${record.eventKey}`;
+/**
+ * The message key: records of one event (or of one ordering key, when the integration sets one)
+ * land on one partition, in order of receipt.
+ */
+export function partitionKeyOf(record: Pick<IngressRecord, 'integrationId' | 'eventKey' | 'orderingKey'>): string {
+  return `${record.integrationId}:${record.orderingKey ?? record.eventKey}`;
 }

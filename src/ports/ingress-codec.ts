@@ -24,6 +24,7 @@ export function encodeIngressRecord(record: IngressRecord): WireMessage {
     'hookgate-headers': JSON.stringify(record.headers),
   };
   if (record.eventType !== null) headers['hookgate-event-type'] = record.eventType;
+  if (record.orderingKey !== null) headers['hookgate-ordering-key'] = record.orderingKey;
   if (record.sourceIp !== null) headers['hookgate-source-ip'] = record.sourceIp;
   return { key: partitionKeyOf(record), value: record.rawBody, headers };
 }
@@ -69,6 +70,7 @@ export function decodeIngressMessage(value: Buffer | null, rawHeaders: RawHeader
       provider,
       eventKey,
       eventType: header('hookgate-event-type') ?? null,
+      orderingKey: header('hookgate-ordering-key') ?? null,
       receivedAt,
       sourceIp: header('hookgate-source-ip') ?? null,
       headers,

@@ -142,7 +142,30 @@ export function createKafkaConsumer(
     maxWaitTimeInMs: 1000,
   });
 
+  // Dead letters are rare: their producer connects on first use.
+  const dlqProducer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+  let dlqConnected: Promise<void> | undefined;
+
   return {
+    async deadLetter(items: UndecodableMessage[]) {
+      dlqConnected ??= dlqProducer.connect().catch((error: unknown) => {
+        dlqConnected = undefined;
+        throw error;
+      });
+      await dlqConnected;
+      await dlqProducer.send({
+        topic: settings.dlqTopic,
+        acks: -1,
+        messages: items.map((item) => ({
+          key: item.key,
+          value: item.value,
+          headers: {
+            'hookgate-dlq-reason': item.reason,
+            'hookgate-dlq-source': `${settings.topic}/${item.partition}/${item.offset}`,
+          },
+        })),
+      });
+    },
     async start(handler: BatchHandler) {
       await ensureTopics(kafka, settings);
       await consumer.connect();
@@ -180,6 +203,7 @@ export function createKafkaConsumer(
     async stop() {
       // kafkajs waits for the running batch to finish before leaving the group.
       await consumer.disconnect();
+      if (dlqConnected) await dlqProducer.disconnect();
     },
   };
 }

@@ -23,7 +23,21 @@ redis.call('SET', KEYS[1], next_tat, 'PX', math.ceil(next_tat - now))
 return {1, 0}
 `;
 
-type RedisWithGcra = Redis & { gcra(key: string, interval: number, burst: number): Promise<[number, number]> };
+/** Deletes a lock only if it is still ours: a lock that expired and was taken over stays with its new owner. */
+const RELEASE_SCRIPT = `
+local released = 0
+for i, key in ipairs(KEYS) do
+  if redis.call('GET', key) == ARGV[1] then
+    redis.call('DEL', key)
+    released = released + 1
+  end
+end
+return released
+`;
+
+type RedisWithScripts = Redis & {
+  gcra(key: string, interval: number, burst: number): Promise<[number, number]>;
+};
 
 export function createRedisCoordination(options: { url: string; keyPrefix: string; log: Logger }): Coordination {
   const connect = () =>
@@ -34,7 +48,7 @@ export function createRedisCoordination(options: { url: string; keyPrefix: strin
       connectTimeout: 2000,
       retryStrategy: (times) => Math.min(times * 100, 2000),
     });
-  const redis = connect() as RedisWithGcra;
+  const redis = connect() as RedisWithScripts;
   redis.defineCommand('gcra', { numberOfKeys: 1, lua: GCRA_SCRIPT });
   // Pub/sub needs a connection of its own; it is opened on first subscribe.
   let subscriber: Redis | undefined;
@@ -69,6 +83,21 @@ export function createRedisCoordination(options: { url: string; keyPrefix: strin
       const pipeline = redis.pipeline();
       for (const id of ids) pipeline.set(markerKey(id), '1', 'EX', ttlSeconds);
       await pipeline.exec();
+    },
+    async acquireLocks(ids, owner, ttlMs) {
+      if (ids.length === 0) return [];
+      const pipeline = redis.pipeline();
+      for (const id of ids) pipeline.set(`lock:${id}`, owner, 'PX', ttlMs, 'NX');
+      const results = (await pipeline.exec()) ?? [];
+      return results.map(([error, reply]) => {
+        if (error) throw error;
+        return reply === 'OK';
+      });
+    },
+    async releaseLocks(ids, owner) {
+      if (ids.length === 0) return;
+      // Keys are prefixed by ioredis, so the script receives them ready to use.
+      await redis.eval(RELEASE_SCRIPT, ids.length, ...ids.map((id) => `lock:${id}`), owner);
     },
     async consumeRateLimit(key, limit, periodMs) {
       const interval = periodMs / limit;

@@ -8,6 +8,7 @@ const record: IngressRecord = {
   provider: 'acme',
   eventKey: 'evt_1',
   eventType: 'order.created',
+  orderingKey: null,
   receivedAt: new Date('2026-11-23T03:17:40.843Z'),
   sourceIp: '127.0.0.1',
   headers: { 'content-type': 'application/json' },
@@ -25,6 +26,13 @@ describe('ingress wire format', () => {
     const wire = encodeIngressRecord(record);
     const headers = Object.fromEntries(Object.entries(wire.headers).map(([k, v]) => [k, Buffer.from(v)]));
     expect(decodeIngressMessage(wire.value, headers)).toEqual({ ok: true, record });
+  });
+
+  it('keys by the ordering key when the integration sets one, and round-trips it', () => {
+    const ordered = { ...record, orderingKey: 'order-42' };
+    const wire = encodeIngressRecord(ordered);
+    expect(wire.key).toBe(`${record.integrationId}:order-42`);
+    expect(decodeIngressMessage(wire.value, wire.headers)).toEqual({ ok: true, record: ordered });
   });
 
   it('round-trips a record without type or source address', () => {

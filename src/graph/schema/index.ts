@@ -2,6 +2,7 @@ import { lexicographicSortSchema, type GraphQLSchema } from 'graphql';
 import { builder } from '../builder.js';
 import './scalars.js';
 import './errors.js';
+import './destination.js';
 import './integration.js';
 import './event.js';
 

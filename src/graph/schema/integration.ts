@@ -1,11 +1,12 @@
 import { eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { integrations, type Integration, type VerificationSettings } from '../../db/schema.js';
+import { destinations, integrations, type Integration, type VerificationSettings } from '../../db/schema.js';
 import { isValidJsonPath } from '../../ingress/event-key.js';
 import { SUPPORTED_SCHEMES, type SchemeName } from '../../ingress/schemes/index.js';
 import { recordAudit } from '../audit.js';
 import { builder } from '../builder.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
+import { checkDestinationUrls, DestinationInput, DestinationRef, destinationSchema, newDestinationRow } from './destination.js';
 
 const SCHEMES = ['HMAC_SHA256', 'SHARED_TOKEN', 'STRIPE', 'GITHUB', 'SHOPIFY', 'SLACK', 'STANDARD_WEBHOOKS'] as const;
 
@@ -19,6 +20,7 @@ const VerificationRef = builder.objectRef<{ scheme: SchemeName; settings: Verifi
     eventKeyPath: t.string({ nullable: true, resolve: (v) => v.settings.eventKeyPath ?? null }),
     eventTypePath: t.string({ nullable: true, resolve: (v) => v.settings.eventTypePath ?? null }),
     toleranceSeconds: t.int({ nullable: true, resolve: (v) => v.settings.toleranceSeconds ?? null }),
+    orderingKeyPath: t.string({ nullable: true, resolve: (v) => v.settings.orderingKeyPath ?? null }),
   }),
 });
 
@@ -34,6 +36,11 @@ export const IntegrationRef = builder.objectRef<Integration>('Integration').impl
     previousSecretExpiresAt: t.expose('previousSecretExpiresAt', { type: 'DateTime', nullable: true }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+    destinations: t.field({
+      type: [DestinationRef],
+      resolve: (integration, _args, ctx) =>
+        ctx.db.select().from(destinations).where(eq(destinations.integrationId, integration.id)).orderBy(destinations.createdAt),
+    }),
   }),
 });
 
@@ -45,6 +52,7 @@ const VerificationInput = builder.inputType('VerificationInput', {
     eventKeyPath: t.string({ description: 'JSON path of the event key in the body, e.g. $.id' }),
     eventTypePath: t.string({ description: 'JSON path of the event type in the body, e.g. $.type' }),
     toleranceSeconds: t.int({ description: 'Allowed clock skew for timestamped schemes (default 300)' }),
+    orderingKeyPath: t.string({ description: 'JSON path of the key ordered destinations order by, e.g. $.order_id (default: the event key)' }),
   }),
 });
 
@@ -53,6 +61,7 @@ const CreateIntegrationInput = builder.inputType('CreateIntegrationInput', {
     provider: t.string({ required: true }),
     name: t.string({ required: true }),
     verification: t.field({ type: VerificationInput, required: true }),
+    destinations: t.field({ type: [DestinationInput], description: 'Where to deliver this integration’s events' }),
     rateLimitPerMinute: t.int(),
   }),
 });
@@ -81,16 +90,24 @@ export const createIntegrationSchema = z.object({
     eventKeyPath: optionalPath,
     eventTypePath: optionalPath,
     toleranceSeconds: z.number().int().min(1).max(86_400).nullish(),
+    orderingKeyPath: optionalPath,
   }),
-  rateLimitPerMinute: z.number().int().min(1).max(1_000_000).nullish(),
+  destinations: z.array(destinationSchema).max(20).nullish(),
+  rateLimitPerMinute: z.number().int().min(1).max(100_000_000).nullish(),
 });
 
-export function settingsFrom(verification: z.infer<typeof createIntegrationSchema>['verification']): VerificationSettings {
+export function settingsFrom(
+  verification: Pick<
+    z.infer<typeof createIntegrationSchema>['verification'],
+    'header' | 'eventKeyPath' | 'eventTypePath' | 'toleranceSeconds' | 'orderingKeyPath'
+  >,
+): VerificationSettings {
   const settings: VerificationSettings = {};
   if (verification.header) settings.header = verification.header;
   if (verification.eventKeyPath) settings.eventKeyPath = verification.eventKeyPath;
   if (verification.eventTypePath) settings.eventTypePath = verification.eventTypePath;
   if (verification.toleranceSeconds) settings.toleranceSeconds = verification.toleranceSeconds;
+  if (verification.orderingKeyPath) settings.orderingKeyPath = verification.orderingKeyPath;
   return settings;
 }
 
@@ -103,6 +120,10 @@ builder.mutationField('createIntegration', (t) =>
       const parsed = createIntegrationSchema.safeParse(args.input);
       if (!parsed.success) throw ValidationError.fromZod(parsed.error);
       const input = parsed.data;
+      await checkDestinationUrls(
+        ctx,
+        (input.destinations ?? []).map((destination, index) => ({ url: destination.url, path: ['input', 'destinations', String(index), 'url'] })),
+      );
       const created = await ctx.db.transaction(async (tx) => {
         const [row] = await tx
           .insert(integrations)
@@ -117,11 +138,14 @@ builder.mutationField('createIntegration', (t) =>
           .onConflictDoNothing()
           .returning();
         if (!row) throw new ConflictError(`an integration for provider "${input.provider}" already exists`);
+        const added = input.destinations?.length
+          ? await tx.insert(destinations).values(input.destinations.map((destination) => newDestinationRow(row.id, destination))).returning({ id: destinations.id })
+          : [];
         await recordAudit(tx, ctx, {
           action: 'integration.created',
           targetType: 'integration',
           targetId: row.id,
-          details: { provider: row.provider, scheme: row.scheme },
+          details: { provider: row.provider, scheme: row.scheme, destinationIds: added.map((destination) => destination.id) },
         });
         return row;
       });
@@ -188,6 +212,82 @@ builder.mutationField('rotateIntegrationSecret', (t) =>
       });
       await ctx.integrations.changed(rotated.provider);
       return rotated;
+    },
+  }),
+);
+
+const VerificationSettingsInput = builder.inputType('VerificationSettingsInput', {
+  fields: (t) => ({
+    header: t.string(),
+    eventKeyPath: t.string(),
+    eventTypePath: t.string(),
+    toleranceSeconds: t.int(),
+    orderingKeyPath: t.string(),
+  }),
+});
+
+const UpdateIntegrationInput = builder.inputType('UpdateIntegrationInput', {
+  fields: (t) => ({
+    id: t.id({ required: true }),
+    name: t.string(),
+    enabled: t.boolean(),
+    rateLimitPerMinute: t.int(),
+    verification: t.field({ type: VerificationSettingsInput, description: 'Replaces the non-secret settings; rotate the secret with rotateIntegrationSecret' }),
+    destinations: t.field({ type: [DestinationInput], description: 'Destinations to add' }),
+  }),
+});
+
+const updateIntegrationSchema = z.object({
+  id: z.uuid('must be an integration id'),
+  name: z.string().trim().min(1).max(200).nullish(),
+  enabled: z.boolean().nullish(),
+  rateLimitPerMinute: z.number().int().min(1).max(100_000_000).nullish(),
+  verification: createIntegrationSchema.shape.verification.omit({ scheme: true, secret: true }).nullish(),
+  destinations: z.array(destinationSchema).max(20).nullish(),
+});
+
+builder.mutationField('updateIntegration', (t) =>
+  t.field({
+    type: IntegrationRef,
+    errors: { types: [ValidationError, NotFoundError], union: { name: 'UpdateIntegrationResult' } },
+    args: { input: t.arg({ type: UpdateIntegrationInput, required: true }) },
+    resolve: async (_root, args, ctx) => {
+      const parsed = updateIntegrationSchema.safeParse(args.input);
+      if (!parsed.success) throw ValidationError.fromZod(parsed.error);
+      const input = parsed.data;
+      await checkDestinationUrls(
+        ctx,
+        (input.destinations ?? []).map((destination, index) => ({ url: destination.url, path: ['input', 'destinations', String(index), 'url'] })),
+      );
+      const updated = await ctx.db.transaction(async (tx) => {
+        const [row] = await tx
+          .update(integrations)
+          .set({
+            ...(input.name ? { name: input.name } : {}),
+            ...(input.enabled != null ? { enabled: input.enabled } : {}),
+            ...(input.rateLimitPerMinute ? { rateLimitPerMinute: input.rateLimitPerMinute } : {}),
+            ...(input.verification ? { settings: settingsFrom(input.verification) } : {}),
+            updatedAt: new Date(),
+          })
+          .where(eq(integrations.id, input.id))
+          .returning();
+        if (!row) throw new NotFoundError('Integration', input.id);
+        const added = input.destinations?.length
+          ? await tx.insert(destinations).values(input.destinations.map((destination) => newDestinationRow(row.id, destination))).returning({ id: destinations.id })
+          : [];
+        await recordAudit(tx, ctx, {
+          action: 'integration.updated',
+          targetType: 'integration',
+          targetId: row.id,
+          details: {
+            changed: Object.keys(input).filter((key) => key !== 'id' && key !== 'destinations' && input[key as keyof typeof input] != null),
+            addedDestinationIds: added.map((destination) => destination.id),
+          },
+        });
+        return row;
+      });
+      await ctx.integrations.changed(updated.provider);
+      return updated;
     },
   }),
 );

@@ -1,0 +1,82 @@
+import { z } from 'zod';
+
+/**
+ * The benches' one reading of the environment (STYLE.md §1, applied to the tooling): the
+ * service URLs `npm run services:up` prints, and the knobs that shape a load.
+ */
+
+export class BenchEnvError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BenchEnvError';
+  }
+}
+
+const seconds = (fallback: number) => z.coerce.number().positive().max(600).default(fallback);
+
+const loadSchema = z.object({
+  BENCH_CONNECTIONS: z.coerce.number().int().min(1).max(1024).default(64),
+  BENCH_WARMUP_S: seconds(3),
+  BENCH_DURATION_S: seconds(15),
+});
+
+export interface LoadSettings {
+  connections: number;
+  warmupSeconds: number;
+  durationSeconds: number;
+}
+
+export interface ServiceUrls {
+  kafkaBrokers: string[];
+  redisUrl: string;
+  /** Any database on the Postgres server the benches create their own databases on. */
+  postgresUrl: string;
+}
+
+function defined(source: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(Object.entries(source).filter((entry): entry is [string, string] => Boolean(entry[1])));
+}
+
+export function loadSettings(source: NodeJS.ProcessEnv = process.env): LoadSettings {
+  const parsed = loadSchema.safeParse(defined(source));
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new BenchEnvError(`invalid bench settings: ${problems.join('; ')}`);
+  }
+  return {
+    connections: parsed.data.BENCH_CONNECTIONS,
+    warmupSeconds: parsed.data.BENCH_WARMUP_S,
+    durationSeconds: parsed.data.BENCH_DURATION_S,
+  };
+}
+
+/** KAFKA_BROKERS, REDIS_URL and a Postgres URL (TEST_DATABASE_URL, else DATABASE_URL) must be set. */
+export function requireServices(source: NodeJS.ProcessEnv = process.env): ServiceUrls {
+  const env = defined(source);
+  const postgresUrl = env.TEST_DATABASE_URL ?? env.DATABASE_URL;
+  const missing = [
+    env.KAFKA_BROKERS ? undefined : 'KAFKA_BROKERS',
+    env.REDIS_URL ? undefined : 'REDIS_URL',
+    postgresUrl ? undefined : 'TEST_DATABASE_URL',
+  ].filter((name): name is string => name !== undefined);
+  if (missing.length > 0) {
+    throw new BenchEnvError(
+      `${missing.join(', ')} not set; bring the services up first: eval "$(npm run -s services:up)"`,
+    );
+  }
+  return {
+    kafkaBrokers: env.KAFKA_BROKERS!.split(',').map((broker) => broker.trim()).filter(Boolean),
+    redisUrl: env.REDIS_URL!,
+    postgresUrl: postgresUrl!,
+  };
+}
+
+/** What a child process inherits: enough to find node and tsx's cache, nothing of our shell's settings. */
+export function baseChildEnv(source: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const env = defined(source);
+  const kept: Record<string, string> = {};
+  for (const name of ['PATH', 'HOME', 'TMPDIR', 'LANG']) {
+    if (env[name] !== undefined) kept[name] = env[name];
+  }
+  return kept;
+}

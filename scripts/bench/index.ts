@@ -1,0 +1,30 @@
+// `npm run bench -- <name>`: runs one benchmark. Results land in bench-results/<run>/ (git-ignored);
+// BENCHMARKS.md says how to read them and holds the speed targets.
+import { BenchEnvError } from './bench-env.js';
+
+const BENCHES: Record<string, { about: string; run: () => Promise<void> }> = {
+  ingress: {
+    about: 'the ingress role (verify, rate-limit, produce to Kafka) against a bare node:http server',
+    run: async () => (await import('./ingress.js')).runIngressBench(),
+  },
+};
+
+function usage(): string {
+  const names = Object.entries(BENCHES).map(([name, bench]) => `  ${name.padEnd(10)} ${bench.about}`);
+  return ['usage: npm run bench -- <name>', '', 'available benchmarks:', ...names, ''].join('\n');
+}
+
+const name = process.argv[2];
+if (name === undefined || name === '--help' || name === '-h') {
+  process.stdout.write(usage());
+} else if (!Object.hasOwn(BENCHES, name)) {
+  process.stderr.write(`bench: unknown benchmark "${name}"; available: ${Object.keys(BENCHES).join(', ')}\n`);
+  process.exitCode = 1;
+} else {
+  try {
+    await BENCHES[name]!.run();
+  } catch (error) {
+    process.stderr.write(`bench: ${error instanceof BenchEnvError ? error.message : ((error as Error).stack ?? String(error))}\n`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,211 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { availableParallelism, loadavg, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createDatabase } from '../../src/db/client.js';
+import { integrations } from '../../src/db/schema.js';
+import { baseChildEnv, loadSettings, requireServices, type ServiceUrls } from './bench-env.js';
+import { createBenchDatabase, postgresVersion } from './bench-database.js';
+import { deleteKeysWithPrefix, deleteTopics, redisVersion } from './bench-services.js';
+import { summarizeCpuProfile, type CpuProfile } from './cpu-profile.js';
+import { checkIngressTarget, formatConsole, formatMarkdown, type IngressReport, type MachineInfo, type ProfileEntry } from './ingress-report.js';
+import { createSignedWebhookRequests } from './load.js';
+import { measureServer, type Measurement } from './measure.js';
+import { freePort, startServerProcess, waitUntilAnswering, type ServerProcess } from './server-process.js';
+
+/**
+ * `npm run bench -- ingress`: the ingress role against a bare node:http server, same load, same
+ * run. Everything it creates — database, topics, Redis keys, processes — is its own and is
+ * removed at the end, also when something fails.
+ */
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const WEBHOOK_PATH = '/api/v1/webhooks/acme';
+const READY_TIMEOUT_MS = 60_000;
+
+const progress = (line: string) => process.stderr.write(`bench: ${line}\n`);
+
+function newRunId(): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '');
+  return `${stamp}-${randomBytes(3).toString('hex')}`;
+}
+
+async function insertAcmeIntegration(databaseUrl: string, secret: string): Promise<void> {
+  const database = createDatabase({ url: databaseUrl, poolSize: 1 });
+  try {
+    // A limit no load here can reach: the limiter still makes its Redis round trip per request.
+    await database.db
+      .insert(integrations)
+      .values({ provider: 'acme', name: 'Acme (bench)', scheme: 'HMAC_SHA256', secret, rateLimitPerMinute: 100_000_000 });
+  } finally {
+    await database.close();
+  }
+}
+
+async function describeMachine(services: ServiceUrls): Promise<MachineInfo> {
+  const cpuModel = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown';
+  return {
+    cpus: availableParallelism(),
+    cpuModel,
+    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    node: process.version,
+    postgres: await postgresVersion(services.postgresUrl).catch(() => 'unknown'),
+    redis: await redisVersion(services.redisUrl).catch(() => 'unknown'),
+    kafkaBrokers: services.kafkaBrokers,
+    loadAverageAtStart: loadavg(),
+  };
+}
+
+/**
+ * Reads the main thread's profile of process `pid` and keeps only the measured window when the
+ * profile covers it. Node names profiles CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile; thread
+ * 0 is the main one (tsx's module-loader thread writes a profile of its own).
+ */
+async function profileOf(dir: string, pid: number, window: Measurement['windowUs']): Promise<ProfileEntry | null> {
+  const name = (await readdir(dir)).find((file) => new RegExp(`^CPU\\.\\d+\\.\\d+\\.${pid}\\.0\\.\\d+\\.cpuprofile$`).test(file));
+  if (!name) return null;
+  let profile: CpuProfile;
+  try {
+    profile = JSON.parse(await readFile(join(dir, name), 'utf8')) as CpuProfile;
+  } catch {
+    return null;
+  }
+  const covers = profile.startTime <= window.startUs && profile.endTime >= window.endUs;
+  return {
+    file: join(dir, name).slice(ROOT.length),
+    summary: summarizeCpuProfile(profile, { projectRoot: ROOT.replace(/\/$/, ''), top: 15, ...(covers ? { window } : {}) }),
+  };
+}
+
+export async function runIngressBench(): Promise<void> {
+  const services = requireServices();
+  const load = loadSettings();
+  const runId = newRunId();
+  const resultsDir = join(ROOT, 'bench-results', runId);
+  await mkdir(resultsDir, { recursive: true });
+  const topics = [`hookgate.bench.${runId}`, `hookgate.bench.${runId}.dlq`];
+  const redisPrefix = `hookgate-bench:${runId}:`;
+
+  // Undone in reverse order, each step on its own, whatever happened before.
+  const cleanups: { name: string; run: () => Promise<unknown> }[] = [];
+  const aborter = new AbortController();
+  const onSignal = () => aborter.abort(new Error('interrupted'));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const started = (server: ServerProcess) => {
+    cleanups.push({ name: `stop ${server.name}`, run: () => server.stop(5_000) });
+    return server;
+  };
+
+  try {
+    progress(`run ${runId}; results in ${resultsDir.slice(ROOT.length)}`);
+    const machine = await describeMachine(services);
+    const database = await createBenchDatabase(services.postgresUrl);
+    cleanups.push({ name: `drop database ${database.name}`, run: database.drop });
+    const secret = randomBytes(24).toString('hex');
+    await insertAcmeIntegration(database.url, secret);
+    const requests = createSignedWebhookRequests({ runId, secret });
+    const childEnv = baseChildEnv();
+
+    const barePort = await freePort();
+    const bareServer = started(
+      startServerProcess({
+        name: 'bare server',
+        args: ['--cpu-prof', `--cpu-prof-dir=${resultsDir}`, '--import', 'tsx', 'scripts/bench/bare-server.ts', String(barePort)],
+        env: { ...childEnv, NODE_ENV: 'production' },
+        cwd: ROOT,
+        logFile: join(resultsDir, 'bare.log'),
+      }),
+    );
+    await waitUntilAnswering(bareServer, `http://127.0.0.1:${barePort}/`, { status: 202, timeoutMs: READY_TIMEOUT_MS });
+    const bare = await measureServer({
+      label: 'bare node:http',
+      server: bareServer,
+      url: `http://127.0.0.1:${barePort}${WEBHOOK_PATH}`,
+      load,
+      setupRequest: requests.setupRequest,
+      signal: aborter.signal,
+      progress,
+    });
+
+    cleanups.push({ name: 'delete bench topics', run: () => deleteTopics(services.kafkaBrokers, topics) });
+    cleanups.push({ name: 'delete bench Redis keys', run: () => deleteKeysWithPrefix(services.redisUrl, redisPrefix) });
+    const [ingressPort, managementPort] = [await freePort(), await freePort()];
+    const hookgateServer = started(
+      startServerProcess({
+        name: 'hookgate',
+        args: ['--cpu-prof', `--cpu-prof-dir=${resultsDir}`, '--import', 'tsx', 'src/main.ts'],
+        env: {
+          ...childEnv,
+          NODE_ENV: 'production',
+          HOOKGATE_ROLE: 'ingress',
+          LOG_LEVEL: 'warn',
+          INGRESS_PORT: String(ingressPort),
+          MANAGEMENT_PORT: String(managementPort),
+          DATABASE_URL: database.url,
+          REDIS_URL: services.redisUrl,
+          REDIS_KEY_PREFIX: redisPrefix,
+          KAFKA_BROKERS: services.kafkaBrokers.join(','),
+          KAFKA_TOPIC: topics[0]!,
+          KAFKA_DLQ_TOPIC: topics[1]!,
+          KAFKA_TOPIC_PARTITIONS: '6',
+          MANAGEMENT_API_KEY: randomBytes(16).toString('hex'),
+        },
+        cwd: ROOT,
+        logFile: join(resultsDir, 'hookgate.log'),
+      }),
+    );
+    progress('hookgate: starting (ingress role)');
+    await waitUntilAnswering(hookgateServer, `http://127.0.0.1:${ingressPort}/api/v1/health`, { status: 200, timeoutMs: READY_TIMEOUT_MS });
+    const hookgate = await measureServer({
+      label: 'hookgate ingress',
+      server: hookgateServer,
+      url: `http://127.0.0.1:${ingressPort}${WEBHOOK_PATH}`,
+      load,
+      setupRequest: requests.setupRequest,
+      signal: aborter.signal,
+      progress,
+    });
+
+    const ratio = bare.figures.acceptedPerSecond > 0 ? hookgate.figures.acceptedPerSecond / bare.figures.acceptedPerSecond : 0;
+    const defaults = loadSettings({});
+    const overrides = [
+      load.connections !== defaults.connections ? `BENCH_CONNECTIONS=${load.connections} ` : '',
+      load.warmupSeconds !== defaults.warmupSeconds ? `BENCH_WARMUP_S=${load.warmupSeconds} ` : '',
+      load.durationSeconds !== defaults.durationSeconds ? `BENCH_DURATION_S=${load.durationSeconds} ` : '',
+    ].join('');
+    const report: IngressReport = {
+      bench: 'ingress',
+      runId,
+      date: new Date().toISOString(),
+      command: `${overrides}npm run bench -- ingress`,
+      load: { ...load, bodyBytes: requests.bodyBytes, path: WEBHOOK_PATH },
+      machine,
+      bare: bare.figures,
+      hookgate: hookgate.figures,
+      ratio,
+      target: checkIngressTarget(hookgate.figures, ratio),
+      cpuProfile: {
+        hookgate: await profileOf(resultsDir, hookgateServer.pid, hookgate.windowUs),
+        bare: await profileOf(resultsDir, bareServer.pid, bare.windowUs),
+      },
+    };
+    const jsonFile = join(resultsDir, 'ingress.json');
+    await writeFile(jsonFile, `${JSON.stringify(report, null, 2)}\n`);
+
+    process.stdout.write(`\n${formatConsole(report)}\n\nJSON: ${jsonFile.slice(ROOT.length)}\n\n`);
+    process.stdout.write(`---- Markdown ----\n\n${formatMarkdown(report)}\n\n------------------\n`);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    for (const cleanup of cleanups.reverse()) {
+      try {
+        await cleanup.run();
+      } catch (error) {
+        progress(`cleanup "${cleanup.name}" failed: ${(error as Error).message}`);
+      }
+    }
+  }
+}

@@ -1,0 +1,34 @@
+import type { Logger } from '../log.js';
+import type { Coordination } from '../ports/coordination.js';
+
+/** Channels on the coordination port; the GraphQL subscriptions listen to these from any instance. */
+export const DELIVERY_STATUS_CHANNEL = 'delivery.status';
+export const DESTINATION_DISABLED_CHANNEL = 'destination.disabled';
+/** Persisted new deliveries: workers claim at once instead of waiting for their next poll. */
+export const DELIVERY_WAKE_CHANNEL = 'deliveries.wake';
+
+export interface DeliveryStatusChange {
+  deliveryId: string;
+  eventId: string;
+  integrationId: string;
+  destinationId: string;
+  previousStatus: string;
+  status: string;
+  at: string;
+}
+
+/** Publishing is best effort: a missed notification costs a dashboard a refresh, never a delivery. */
+export function createStatusPublisher(coordination: Pick<Coordination, 'publish'>, log: Logger) {
+  const publish = (channel: string, message: unknown) =>
+    coordination.publish(channel, JSON.stringify(message)).catch((error: Error) => {
+      log.warn({ channel, err: error.message }, 'could not publish a notification');
+    });
+  return {
+    deliveryStatus: (change: Omit<DeliveryStatusChange, 'at'>) => publish(DELIVERY_STATUS_CHANNEL, { ...change, at: new Date().toISOString() }),
+    destinationDisabled: (change: { destinationId: string; integrationId: string; reason: string }) =>
+      publish(DESTINATION_DISABLED_CHANNEL, { ...change, at: new Date().toISOString() }),
+    wakeDeliveryWorkers: () => publish(DELIVERY_WAKE_CHANNEL, '1'),
+  };
+}
+
+export type StatusPublisher = ReturnType<typeof createStatusPublisher>;
