@@ -4,6 +4,7 @@ import type { Config } from './config.js';
 import { createDeliveryWorker } from './consumers/delivery-worker.js';
 import { sendPinned } from './consumers/http-sender.js';
 import { createPersistConsumer } from './consumers/persist-consumer.js';
+import { createReplayRunner } from './consumers/replay-runner.js';
 import { createSsrfGuard } from './consumers/ssrf-guard.js';
 import { createStatusPublisher } from './consumers/status-events.js';
 import { createDatabase } from './db/client.js';
@@ -13,7 +14,8 @@ import { createIntegrationDirectory } from './ingress/integration-directory.js';
 import { createIngressServer } from './ingress/server.js';
 import type { Logger } from './log.js';
 import { createCounters } from './metrics.js';
-import { createKafkaClient, createKafkaConsumer, createKafkaProducer } from './ports/kafka-event-log.js';
+import { createLiveFeed } from './graph/live-feed.js';
+import { createKafkaClient, createKafkaConsumer, createKafkaLagReader, createKafkaProducer } from './ports/kafka-event-log.js';
 import { createRedisCoordination } from './ports/redis-coordination.js';
 import { createShutdown } from './shutdown.js';
 
@@ -92,6 +94,9 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
       });
       await worker.start();
       shutdown.register('delivery-worker', worker.stop);
+      const replays = createReplayRunner({ db: database.db, status, log: log.child({ component: 'replay' }) });
+      await replays.start();
+      shutdown.register('replay-runner', replays.stop);
     }
 
     if (producer) {
@@ -119,18 +124,29 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
     }
 
     if (roles.has('graph')) {
-      const server = createManagementServer({
+      const live = createLiveFeed({ coordination, db: database.db, log });
+      await live.start();
+      shutdown.register('live-feed', live.stop);
+      const lagReader = createKafkaLagReader(kafka, config.kafka);
+      shutdown.register('kafka-lag-reader', lagReader.close);
+      const management = createManagementServer({
         db: database.db,
         log: log.child({ component: 'graph' }),
         apiKeys: config.management.apiKeys,
         integrations,
         destinationGuard,
         status,
+        live,
+        consumerLag: lagReader.lag,
+        settings: { retryCooldownMs: config.delivery.retryCooldownMs, replayMaxEvents: config.management.replayMaxEvents },
         production: config.production,
         healthChecks,
       });
-      running.managementUrl = await listen(server, config.management.port, config.host);
-      shutdown.register('management-listener', () => closeServer(server));
+      running.managementUrl = await listen(management.server, config.management.port, config.host);
+      shutdown.register('management-listener', async () => {
+        await management.close();
+        await closeServer(management.server);
+      });
     }
   } catch (error) {
     await shutdown.run();

@@ -96,6 +96,7 @@ const envSchema = z.object({
   DELIVERY_LEASE_MS: z.coerce.number().int().positive().optional(),
   DELIVERY_POLL_INTERVAL_MS: positiveInt(1000),
   RETRY_DELIVERY_COOLDOWN_SECONDS: z.coerce.number().int().min(0).default(60),
+  REPLAY_MAX_EVENTS: positiveInt(10_000),
   TRUSTED_PROXIES: commaList.refine((entries) => entries.every(isAddressOrCidr), 'must be a comma list of IP addresses or CIDRs'),
 });
 
@@ -122,7 +123,7 @@ function toConfig(env: z.infer<typeof envSchema>) {
         maxPending: env.INGRESS_MAX_PENDING,
       },
     },
-    management: { port: env.MANAGEMENT_PORT, apiKeys: env.MANAGEMENT_API_KEY },
+    management: { port: env.MANAGEMENT_PORT, apiKeys: env.MANAGEMENT_API_KEY, replayMaxEvents: env.REPLAY_MAX_EVENTS },
     database: { url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE },
     redis: { url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX },
     kafka: {

@@ -1,16 +1,10 @@
 import { z } from 'zod';
+import { BenchError } from './errors.js';
 
 /**
  * The benches' one reading of the environment (STYLE.md §1, applied to the tooling): the
  * service URLs `npm run services:up` prints, and the knobs that shape a load.
  */
-
-export class BenchEnvError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'BenchEnvError';
-  }
-}
 
 const seconds = (fallback: number) => z.coerce.number().positive().max(600).default(fallback);
 
@@ -41,7 +35,7 @@ export function loadSettings(source: NodeJS.ProcessEnv = process.env): LoadSetti
   const parsed = loadSchema.safeParse(defined(source));
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
-    throw new BenchEnvError(`invalid bench settings: ${problems.join('; ')}`);
+    throw new BenchError(`invalid bench settings: ${problems.join('; ')}`);
   }
   return {
     connections: parsed.data.BENCH_CONNECTIONS,
@@ -60,7 +54,7 @@ export function requireServices(source: NodeJS.ProcessEnv = process.env): Servic
     postgresUrl ? undefined : 'TEST_DATABASE_URL',
   ].filter((name): name is string => name !== undefined);
   if (missing.length > 0) {
-    throw new BenchEnvError(
+    throw new BenchError(
       `${missing.join(', ')} not set; bring the services up first: eval "$(npm run -s services:up)"`,
     );
   }

@@ -43,6 +43,14 @@ export async function redisVersion(url: string): Promise<string> {
   return withRedis(url, async (redis) => /^redis_version:(\S+)/m.exec(await redis.info('server'))?.[1] ?? 'unknown');
 }
 
+/** The pid of the Redis server (when it runs on this machine), to see what the load costs it. */
+export async function redisServerPid(url: string): Promise<number | null> {
+  return withRedis(url, async (redis) => {
+    const pid = Number(/^process_id:(\d+)/m.exec(await redis.info('server'))?.[1]);
+    return Number.isInteger(pid) && pid > 0 ? pid : null;
+  });
+}
+
 /** Removes every key under `prefix` (the run's own prefix; nothing else is touched). */
 export async function deleteKeysWithPrefix(url: string, prefix: string): Promise<number> {
   return withRedis(url, async (redis) => {

@@ -1,6 +1,6 @@
 // `npm run bench -- <name>`: runs one benchmark. Results land in bench-results/<run>/ (git-ignored);
 // BENCHMARKS.md says how to read them and holds the speed targets.
-import { BenchEnvError } from './bench-env.js';
+import { BenchError } from './errors.js';
 
 const BENCHES: Record<string, { about: string; run: () => Promise<void> }> = {
   ingress: {
@@ -24,7 +24,7 @@ if (name === undefined || name === '--help' || name === '-h') {
   try {
     await BENCHES[name]!.run();
   } catch (error) {
-    process.stderr.write(`bench: ${error instanceof BenchEnvError ? error.message : ((error as Error).stack ?? String(error))}\n`);
+    process.stderr.write(`bench: ${error instanceof BenchError ? error.message : ((error as Error).stack ?? String(error))}\n`);
     process.exitCode = 1;
   }
 }

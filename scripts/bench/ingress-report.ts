@@ -66,6 +66,7 @@ const codes = (figures: ServerFigures) =>
 
 function rows(report: IngressReport): [string, string, string][] {
   const { bare, hookgate } = report;
+  const serviceNames = [...new Set([...Object.keys(bare.serviceCpuCores), ...Object.keys(hookgate.serviceCpuCores)])];
   const pair = (name: string, pick: (figures: ServerFigures) => string): [string, string, string] => [name, pick(bare), pick(hookgate)];
   return [
     pair('2xx per second', (f) => integer(f.acceptedPerSecond)),
@@ -79,7 +80,8 @@ function rows(report: IngressReport): [string, string, string][] {
     pair('peak RSS (VmHWM)', (f) => mib(f.peakRssBytes)),
     pair('server CPU (cores)', (f) => cores(f.serverCpuCores)),
     pair('client CPU (cores)', (f) => cores(f.clientCpuCores)),
-    pair('rest of machine CPU (cores)', (f) => cores(f.restOfMachineCpuCores)),
+    ...serviceNames.map((name) => pair(`${name} CPU (cores)`, (f) => cores(f.serviceCpuCores[name] ?? null))),
+    pair('other processes CPU (cores)', (f) => cores(f.restOfMachineCpuCores)),
   ];
 }
 
@@ -89,11 +91,24 @@ function verdict(report: IngressReport): string {
   return target.met ? `${goal} — met` : `${goal} — NOT met: ${target.shortfalls.join('; ')}`;
 }
 
-/** Servers that did not stop in order (their profile may be missing). */
-function exitNotes(report: IngressReport): string[] {
-  return [report.bare, report.hookgate]
-    .filter((f) => f.exit.code !== 0)
-    .map((f) => `note: ${f.label} did not exit cleanly (code ${f.exit.code}, signal ${f.exit.signal}${f.exit.killed ? ', killed' : ''})`);
+/** Above this much CPU taken by unrelated processes during a measurement, its figures are not comparable. */
+export const INTERFERENCE_LIMIT_CORES = 0.15;
+
+/** Servers that did not stop in order (their profile may be missing), and measurements other work disturbed. */
+function notes(report: IngressReport): string[] {
+  const figures = [report.bare, report.hookgate];
+  return [
+    ...figures
+      .filter((f) => f.exit.code !== 0)
+      .map((f) => `note: ${f.label} did not exit cleanly (code ${f.exit.code}, signal ${f.exit.signal}${f.exit.killed ? ', killed' : ''})`),
+    ...figures
+      .filter((f) => (f.restOfMachineCpuCores ?? 0) > INTERFERENCE_LIMIT_CORES)
+      .map(
+        (f) =>
+          `warning: other processes used ${cores(f.restOfMachineCpuCores)} cores while ${f.label} was measured; ` +
+          'the machine was not quiet, so this run does not compare fairly — run it again',
+      ),
+  ];
 }
 
 /** A plain table for the terminal. */
@@ -110,7 +125,7 @@ export function formatConsole(report: IngressReport): string {
     '',
     `ratio (hookgate ÷ bare 2xx/s): ${percent(report.ratio)}`,
     verdict(report),
-    ...exitNotes(report),
+    ...notes(report),
   ].join('\n');
 }
 
@@ -128,6 +143,7 @@ export function formatMarkdown(report: IngressReport): string {
     ...table,
     '',
     `Ratio (hookgate ÷ bare 2xx/s): **${percent(report.ratio)}**. ${verdict(report).replace(/^target/, 'Target')}.`,
+    ...notes(report).map((note) => `\n${note[0]!.toUpperCase()}${note.slice(1)}.`),
     '',
     `Load average as the run began: ${report.machine.loadAverageAtStart.map((value) => value.toFixed(2)).join(' / ')}.`,
     '',

@@ -8,12 +8,13 @@ import { createDatabase } from '../../src/db/client.js';
 import { integrations } from '../../src/db/schema.js';
 import { baseChildEnv, loadSettings, requireServices, type ServiceUrls } from './bench-env.js';
 import { createBenchDatabase, postgresVersion } from './bench-database.js';
-import { deleteKeysWithPrefix, deleteTopics, redisVersion } from './bench-services.js';
+import { BenchError } from './errors.js';
+import { deleteKeysWithPrefix, deleteTopics, redisServerPid, redisVersion } from './bench-services.js';
 import { summarizeCpuProfile, type CpuProfile } from './cpu-profile.js';
 import { checkIngressTarget, formatConsole, formatMarkdown, type IngressReport, type MachineInfo, type ProfileEntry } from './ingress-report.js';
 import { createSignedWebhookRequests } from './load.js';
 import { measureServer, type Measurement } from './measure.js';
-import { freePort, startServerProcess, waitUntilAnswering, type ServerProcess } from './server-process.js';
+import { findProcesses, freePort, startServerProcess, waitUntilAnswering, type ServerProcess } from './server-process.js';
 
 /**
  * `npm run bench -- ingress`: the ingress role against a bare node:http server, same load, same
@@ -42,6 +43,16 @@ async function insertAcmeIntegration(databaseUrl: string, secret: string): Promi
   } finally {
     await database.close();
   }
+}
+
+/** The local Kafka broker and Redis server, to see what each load costs them (nothing else is done to them). */
+async function serviceProcesses(services: ServiceUrls): Promise<Record<string, number[]>> {
+  const found: Record<string, number[]> = {};
+  const brokers = await findProcesses((commandLine) => /\bkafka\.Kafka\b/.test(commandLine)).catch(() => []);
+  if (brokers.length > 0) found['Kafka broker'] = brokers;
+  const redis = await redisServerPid(services.redisUrl).catch(() => null);
+  if (redis !== null) found['Redis'] = [redis];
+  return found;
 }
 
 async function describeMachine(services: ServiceUrls): Promise<MachineInfo> {
@@ -91,7 +102,7 @@ export async function runIngressBench(): Promise<void> {
   // Undone in reverse order, each step on its own, whatever happened before.
   const cleanups: { name: string; run: () => Promise<unknown> }[] = [];
   const aborter = new AbortController();
-  const onSignal = () => aborter.abort(new Error('interrupted'));
+  const onSignal = () => aborter.abort(new BenchError('interrupted'));
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   const started = (server: ServerProcess) => {
@@ -102,6 +113,7 @@ export async function runIngressBench(): Promise<void> {
   try {
     progress(`run ${runId}; results in ${resultsDir.slice(ROOT.length)}`);
     const machine = await describeMachine(services);
+    const watched = await serviceProcesses(services);
     const database = await createBenchDatabase(services.postgresUrl);
     cleanups.push({ name: `drop database ${database.name}`, run: database.drop });
     const secret = randomBytes(24).toString('hex');
@@ -128,6 +140,7 @@ export async function runIngressBench(): Promise<void> {
       setupRequest: requests.setupRequest,
       signal: aborter.signal,
       progress,
+      services: watched,
     });
 
     cleanups.push({ name: 'delete bench topics', run: () => deleteTopics(services.kafkaBrokers, topics) });
@@ -167,6 +180,7 @@ export async function runIngressBench(): Promise<void> {
       setupRequest: requests.setupRequest,
       signal: aborter.signal,
       progress,
+      services: watched,
     });
 
     const ratio = bare.figures.acceptedPerSecond > 0 ? hookgate.figures.acceptedPerSecond / bare.figures.acceptedPerSecond : 0;

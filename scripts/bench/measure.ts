@@ -23,10 +23,9 @@ export interface ServerFigures {
   /** CPU seconds per second of measured time: 1.0 is one core kept busy. */
   serverCpuCores: number | null;
   clientCpuCores: number;
-  /**
-   * Everything else the machine did meanwhile, in cores: for the ingress that includes the Kafka
-   * broker and Redis it talks to; for the bare server it is interference from other work.
-   */
+  /** The services the server talks to (Kafka broker, Redis), in cores, when their processes were found. */
+  serviceCpuCores: Record<string, number>;
+  /** Everything else the machine did meanwhile, in cores: interference from other work (and Postgres). */
   restOfMachineCpuCores: number | null;
   exit: { code: number | null; signal: string | null; killed: boolean };
 }
@@ -35,6 +34,16 @@ export interface Measurement {
   figures: ServerFigures;
   /** The measured load on the monotonic clock, in microseconds (what `.cpuprofile` timestamps use). */
   windowUs: { startUs: number; endUs: number };
+}
+
+/** Summed CPU ticks per named group of processes; a group with an unreadable process is left out. */
+async function serviceTicks(services: Record<string, number[]>): Promise<Record<string, number>> {
+  const ticks: Record<string, number> = {};
+  for (const [name, pids] of Object.entries(services)) {
+    const each = await Promise.all(pids.map(cpuTicks));
+    if (pids.length > 0 && each.every((value) => value !== null)) ticks[name] = each.reduce<number>((sum, value) => sum + value!, 0);
+  }
+  return ticks;
 }
 
 const monotonicMicros = () => Number(process.hrtime.bigint() / 1000n);
@@ -47,6 +56,8 @@ export async function measureServer(options: {
   setupRequest: (request: RequestData) => RequestData;
   signal: AbortSignal;
   progress: (line: string) => void;
+  /** Other processes whose CPU to report (by name), e.g. the broker; they are not ours to stop. */
+  services?: Record<string, number[]>;
 }): Promise<Measurement> {
   const { server, load, progress } = options;
   const loadFor = (durationSeconds: number) =>
@@ -59,6 +70,7 @@ export async function measureServer(options: {
   progress(`${options.label}: measuring, ${load.durationSeconds} s`);
   const serverTicksBefore = await cpuTicks(server.pid);
   const machineTicksBefore = await machineBusyTicks();
+  const servicesBefore = await serviceTicks(options.services ?? {});
   const clientBefore = process.cpuUsage();
   const startUs = monotonicMicros();
   const result: Result = await loadFor(load.durationSeconds);
@@ -66,6 +78,7 @@ export async function measureServer(options: {
   const clientUsed = process.cpuUsage(clientBefore);
   const serverTicksAfter = await cpuTicks(server.pid);
   const machineTicksAfter = await machineBusyTicks();
+  const servicesAfter = await serviceTicks(options.services ?? {});
   options.signal.throwIfAborted();
 
   // Read before stopping: VmHWM is gone with the process.
@@ -80,6 +93,12 @@ export async function measureServer(options: {
   const serverCpuCores = coresOf(serverTicksBefore, serverTicksAfter);
   const clientCpuCores = (clientUsed.user + clientUsed.system) / 1e6 / wallSeconds;
   const machineCores = coresOf(machineTicksBefore, machineTicksAfter);
+  const serviceCpuCores: Record<string, number> = {};
+  for (const [name, before] of Object.entries(servicesBefore)) {
+    const cores = coresOf(before, servicesAfter[name] ?? null);
+    if (cores !== null) serviceCpuCores[name] = cores;
+  }
+  const servicesTotal = Object.values(serviceCpuCores).reduce((sum, cores) => sum + cores, 0);
   const statusCodes = Object.fromEntries(Object.entries(result.statusCodeStats).map(([code, { count }]) => [code, count]));
   const figures: ServerFigures = {
     label: options.label,
@@ -101,7 +120,9 @@ export async function measureServer(options: {
     peakRssBytes: peak,
     serverCpuCores,
     clientCpuCores,
-    restOfMachineCpuCores: machineCores === null || serverCpuCores === null ? null : Math.max(0, machineCores - serverCpuCores - clientCpuCores),
+    restOfMachineCpuCores:
+      machineCores === null || serverCpuCores === null ? null : Math.max(0, machineCores - serverCpuCores - clientCpuCores - servicesTotal),
+    serviceCpuCores,
     exit: { code: exit.code, signal: exit.signal, killed: exit.killed },
   };
   return { figures, windowUs: { startUs, endUs } };

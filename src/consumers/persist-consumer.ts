@@ -14,7 +14,7 @@ export interface PersistConsumerDeps {
   consumer: EventLogConsumer;
   db: Database;
   coordination: Coordination;
-  status: Pick<StatusPublisher, 'wakeDeliveryWorkers'>;
+  status: Pick<StatusPublisher, 'wakeDeliveryWorkers' | 'eventsReceived'>;
   log: Logger;
   /** Backoff between attempts at a batch that failed for a transient reason. */
   retryDelayMs?: (attempt: number) => number;
@@ -93,6 +93,18 @@ export function createPersistConsumer(deps: PersistConsumerDeps) {
       const result = await withRetries('persisting a batch', batch, () => persistBatch(deps.db, todo));
       log.debug({ inserted: result.inserted.length, duplicates: result.duplicates.length }, 'batch persisted');
       if (result.deliveriesCreated > 0) await deps.status.wakeDeliveryWorkers();
+      const inserted = new Set(result.inserted);
+      await deps.status.eventsReceived(
+        todo
+          .filter((item) => inserted.has(item.record.eventId))
+          .map(({ record }) => ({
+            eventId: record.eventId,
+            integrationId: record.integrationId,
+            provider: record.provider,
+            eventType: record.eventType,
+            receivedAt: record.receivedAt.toISOString(),
+          })),
+      );
       // Markers after commit: a marker never claims an event the database does not have.
       await optional('markers', () => coordination.setMarkers([...result.inserted, ...result.duplicates], MARKER_TTL_SECONDS), undefined);
     } finally {

@@ -1,5 +1,6 @@
-import { and, desc, eq, gt, inArray } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, isNotNull, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
+import { eventFilterConditions, type EventFilterValue } from '../db/event-filter.js';
 import { auditEntries, deliveries, destinations, events, replayRequests, type Delivery } from '../db/schema.js';
 
 /**
@@ -137,5 +138,124 @@ export async function retryDelivery(
       details: { newDeliveryId: created!.id, requestedBy: options.requestedBy, reason: options.reason },
     });
     return { ok: true, delivery: created! };
+  });
+}
+
+/** Stored filters keep dates as ISO strings. */
+function filterFromStorage(stored: Record<string, unknown> | null): EventFilterValue {
+  const filter = { ...(stored ?? {}) } as Record<string, unknown>;
+  for (const key of ['receivedAfter', 'receivedBefore'] as const) {
+    if (typeof filter[key] === 'string') filter[key] = new Date(filter[key]);
+  }
+  return filter as EventFilterValue;
+}
+
+export type BulkReplayOutcome =
+  | { ok: true; replayRequest: typeof replayRequests.$inferSelect }
+  | { ok: false; code: 'TOO_MANY_EVENTS' | 'NO_EVENTS'; message: string; matching: number };
+
+/**
+ * Records a bulk replay; the replay runner does the work in the background, chunk by chunk.
+ * The cap is checked here so an operator learns at once that a filter is too broad.
+ */
+export async function requestBulkReplay(
+  db: Database,
+  filter: EventFilterValue,
+  options: { requestedBy: string; reason: string; maxEvents: number },
+  context: RequestContext,
+): Promise<BulkReplayOutcome> {
+  return db.transaction(async (tx) => {
+    const [row] = await tx
+      .select({ matching: sql<number>`count(*)::int` })
+      .from(events)
+      .where(and(...eventFilterConditions(filter)));
+    const matching = row?.matching ?? 0;
+    if (matching === 0) return { ok: false, code: 'NO_EVENTS', message: 'the filter matches no event', matching };
+    if (matching > options.maxEvents) {
+      return {
+        ok: false,
+        code: 'TOO_MANY_EVENTS',
+        message: `the filter matches ${matching} events; one replay may cover at most ${options.maxEvents} — narrow it (e.g. receivedAfter/receivedBefore)`,
+        matching,
+      };
+    }
+    const [created] = await tx
+      .insert(replayRequests)
+      .values({
+        filter: JSON.parse(JSON.stringify(filter)) as Record<string, unknown>,
+        requestedBy: options.requestedBy,
+        reason: options.reason,
+        status: 'PENDING',
+        total: matching,
+      })
+      .returning();
+    await tx.insert(auditEntries).values({
+      ...context,
+      action: 'events.replay_requested',
+      targetType: 'replay_request',
+      targetId: created!.id,
+      details: { filter: created!.filter, matching, requestedBy: options.requestedBy, reason: options.reason },
+    });
+    return { ok: true, replayRequest: created! };
+  });
+}
+
+/**
+ * Advances one bulk replay by one chunk, in one transaction: the request row stays locked
+ * (SKIP LOCKED lets other runners take other requests), its deliveries are written and its
+ * cursor moves together, so a crash repeats nothing and loses nothing. Returns false when idle.
+ */
+export async function runReplayChunk(db: Database, chunkSize = 500): Promise<{ replayRequestId: string; created: number } | false> {
+  return db.transaction(async (tx) => {
+    const [request] = await tx
+      .select()
+      .from(replayRequests)
+      .where(and(inArray(replayRequests.status, ['PENDING', 'RUNNING']), isNotNull(replayRequests.filter)))
+      .orderBy(replayRequests.createdAt)
+      .limit(1)
+      .for('update', { skipLocked: true });
+    if (!request) return false;
+    const after = request.cursor
+      ? [sql`(${events.receivedAt}, ${events.id}) > (${request.cursor[0]}::timestamptz, ${request.cursor[1]}::uuid)`]
+      : [];
+    const chunk = await tx
+      .select({ id: events.id, integrationId: events.integrationId, eventKey: events.eventKey, orderingKey: events.orderingKey, receivedAt: events.receivedAt })
+      .from(events)
+      .where(and(...eventFilterConditions(filterFromStorage(request.filter)), ...after))
+      .orderBy(asc(events.receivedAt), asc(events.id))
+      .limit(chunkSize);
+    let created = 0;
+    if (chunk.length > 0) {
+      const targets = await tx
+        .select()
+        .from(destinations)
+        .where(and(inArray(destinations.integrationId, [...new Set(chunk.map((event) => event.integrationId))]), eq(destinations.enabled, true)));
+      const rows = chunk.flatMap((event) =>
+        targets
+          .filter((target) => target.integrationId === event.integrationId)
+          .map((target) => ({
+            eventId: event.id,
+            destinationId: target.id,
+            integrationId: event.integrationId,
+            trigger: 'REPLAY' as const,
+            replayRequestId: request.id,
+            orderingKey: target.ordered ? (event.orderingKey ?? event.eventKey) : null,
+          })),
+      );
+      if (rows.length > 0) created = (await tx.insert(deliveries).values(rows).returning({ id: deliveries.id })).length;
+    }
+    const last = chunk[chunk.length - 1];
+    const done = chunk.length < chunkSize;
+    await tx
+      .update(replayRequests)
+      .set({
+        status: done ? 'COMPLETED' : 'RUNNING',
+        processed: sql`${replayRequests.processed} + ${chunk.length}`,
+        cursor: last ? [last.receivedAt.toISOString(), last.id] : request.cursor,
+        updatedAt: new Date(),
+        completedAt: done ? new Date() : null,
+      })
+      .where(eq(replayRequests.id, request.id));
+    return { replayRequestId: request.id, created };
   });
 }

@@ -4,6 +4,8 @@ import type { Coordination } from '../ports/coordination.js';
 /** Channels on the coordination port; the GraphQL subscriptions listen to these from any instance. */
 export const DELIVERY_STATUS_CHANNEL = 'delivery.status';
 export const DESTINATION_DISABLED_CHANNEL = 'destination.disabled';
+/** Newly stored events, one message per persisted batch. */
+export const EVENTS_RECEIVED_CHANNEL = 'events.received';
 /** Persisted new deliveries: workers claim at once instead of waiting for their next poll. */
 export const DELIVERY_WAKE_CHANNEL = 'deliveries.wake';
 
@@ -17,6 +19,14 @@ export interface DeliveryStatusChange {
   at: string;
 }
 
+export interface EventReceivedNotice {
+  eventId: string;
+  integrationId: string;
+  provider: string;
+  eventType: string | null;
+  receivedAt: string;
+}
+
 /** Publishing is best effort: a missed notification costs a dashboard a refresh, never a delivery. */
 export function createStatusPublisher(coordination: Pick<Coordination, 'publish'>, log: Logger) {
   const publish = (channel: string, message: unknown) =>
@@ -28,6 +38,7 @@ export function createStatusPublisher(coordination: Pick<Coordination, 'publish'
     destinationDisabled: (change: { destinationId: string; integrationId: string; reason: string }) =>
       publish(DESTINATION_DISABLED_CHANNEL, { ...change, at: new Date().toISOString() }),
     wakeDeliveryWorkers: () => publish(DELIVERY_WAKE_CHANNEL, '1'),
+    eventsReceived: (notices: EventReceivedNotice[]) => (notices.length > 0 ? publish(EVENTS_RECEIVED_CHANNEL, notices) : Promise.resolve()),
   };
 }
 

@@ -157,6 +157,8 @@ export const replayRequests = pgTable(
     eventId: uuid('event_id').references(() => events.id),
     destinationId: uuid('destination_id').references(() => destinations.id),
     filter: jsonb('filter').$type<Record<string, unknown>>(),
+    /** Bulk replays resume after the last event they covered: [receivedAt, id]. */
+    cursor: jsonb('cursor').$type<[string, string]>(),
     requestedBy: text('requested_by').notNull(),
     reason: text('reason').notNull(),
     status: processingStatus('status').notNull().default('PENDING'),

@@ -1,6 +1,9 @@
 import type { DestinationCheck } from '../consumers/ssrf-guard.js';
 import type { StatusPublisher } from '../consumers/status-events.js';
 import type { Database } from '../db/client.js';
+import type { PartitionLag } from '../ports/kafka-event-log.js';
+import type { LiveFeed } from './live-feed.js';
+import type { Loaders } from './loaders.js';
 import type { IntegrationDirectory } from '../ingress/integration-directory.js';
 import type { Logger } from '../log.js';
 
@@ -16,4 +19,9 @@ export interface GraphContext {
   /** Refuses destinations on internal networks (DESIGN.md §2). */
   destinationGuard: { check(url: string): Promise<DestinationCheck> };
   status: StatusPublisher;
+  loaders: Loaders;
+  live: LiveFeed;
+  /** Persist-consumer lag per partition, from the event log. */
+  consumerLag(): Promise<PartitionLag[]>;
+  settings: { retryCooldownMs: number; replayMaxEvents: number };
 }

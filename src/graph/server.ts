@@ -1,16 +1,24 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
+import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
+import type { ExecutionArgs } from 'graphql';
+import { CloseCode } from 'graphql-ws';
+import { useServer } from 'graphql-ws/use/ws';
 import { createYoga, type Plugin } from 'graphql-yoga';
+import { WebSocketServer } from 'ws';
 import type { Database } from '../db/client.js';
+import { checkHealth, sendError, sendJson } from '../http.js';
+import { requestIdFrom } from '../ids.js';
 import { errorEnvelope } from '../ingress/errors.js';
 import type { IntegrationDirectory } from '../ingress/integration-directory.js';
-import { requestIdFrom } from '../ids.js';
 import type { Logger } from '../log.js';
-import { checkHealth, sendError, sendJson } from '../http.js';
 import { createManagementKeys } from './auth.js';
 import type { GraphContext } from './context.js';
+import type { LiveFeed } from './live-feed.js';
+import { createLoaders } from './loaders.js';
 import { buildSchema } from './schema/index.js';
 
-type ServerContext = { req: IncomingMessage; res: ServerResponse; requestId: string; actor: string };
+type ServerContext = { req: IncomingMessage; res?: ServerResponse; requestId: string; actor: string };
 
 export interface ManagementServerOptions {
   db: Database;
@@ -19,15 +27,46 @@ export interface ManagementServerOptions {
   integrations: IntegrationDirectory;
   destinationGuard: GraphContext['destinationGuard'];
   status: GraphContext['status'];
+  live: LiveFeed;
+  consumerLag: GraphContext['consumerLag'];
+  settings: GraphContext['settings'];
   production: boolean;
   healthChecks: Record<string, () => Promise<unknown>>;
 }
 
 export const API_KEY_HEADER = 'x-internal-api-key';
+const MAX_BODY_BYTES = 64 * 1024;
 
-export function createManagementServer(options: ManagementServerOptions): Server {
+/** Limits on every operation, whatever the transport (graphql-armor rather than hand-rolled rules). */
+function armor() {
+  return EnvelopArmorPlugin({
+    maxDepth: { n: 8, ignoreIntrospection: true, flattenFragments: true },
+    costLimit: { maxCost: 5000, objectCost: 2, scalarCost: 1, depthCostFactor: 1.5, ignoreIntrospection: true },
+    maxAliases: { n: 15 },
+    maxTokens: { n: 2000 },
+    maxDirectives: { n: 20 },
+    blockFieldSuggestion: { enabled: true },
+  });
+}
+
+export function createManagementServer(options: ManagementServerOptions): { server: Server; close(): Promise<void> } {
   const keys = createManagementKeys(options.apiKeys);
   const { log } = options;
+
+  const contextFor = (req: IncomingMessage, requestId: string, actor: string): GraphContext => ({
+    db: options.db,
+    log: log.child({ requestId }),
+    requestId,
+    actor,
+    sourceIp: req.socket.remoteAddress ?? null,
+    integrations: options.integrations,
+    destinationGuard: options.destinationGuard,
+    status: options.status,
+    live: options.live,
+    loaders: createLoaders(options.db),
+    consumerLag: options.consumerLag,
+    settings: options.settings,
+  });
 
   const yoga = createYoga<ServerContext, GraphContext>({
     schema: buildSchema(),
@@ -42,20 +81,11 @@ export function createManagementServer(options: ManagementServerOptions): Server
       warn: (...args) => log.warn({ args }, 'yoga'),
       error: (...args) => log.error({ args }, 'yoga'),
     },
-    plugins: [requestIdHeader()],
-    context: ({ req, requestId, actor }) => ({
-      db: options.db,
-      log: log.child({ requestId }),
-      requestId,
-      actor,
-      sourceIp: req.socket.remoteAddress ?? null,
-      integrations: options.integrations,
-      destinationGuard: options.destinationGuard,
-      status: options.status,
-    }),
+    plugins: [armor(), ...(options.production ? [useDisableIntrospection()] : []), requestIdHeader()],
+    context: ({ req, requestId, actor }) => contextFor(req, requestId, actor),
   });
 
-  return createServer((req, res) => {
+  const server = createServer((req, res) => {
     const requestId = requestIdFrom(req.headers['x-request-id']);
     const path = (req.url ?? '/').split('?', 1)[0]!;
     if (path === '/api/v1/health') {
@@ -65,18 +95,68 @@ export function createManagementServer(options: ManagementServerOptions): Server
       return;
     }
     if (path !== '/graphql') return sendError(res, 404, 'NOT_FOUND', 'no such route', requestId);
-    // GraphiQL's page itself carries no data; everything it sends is authenticated like any request.
-    const wantsGraphiql =
-      !options.production && req.method === 'GET' && (req.headers.accept ?? '').includes('text/html');
+    // GraphiQL's page itself carries no data; every request it sends is authenticated like any other.
+    const wantsGraphiql = !options.production && req.method === 'GET' && (req.headers.accept ?? '').includes('text/html');
     const actor = keys.authenticate(req.headers[API_KEY_HEADER] as string | undefined);
     if (!actor && !wantsGraphiql) {
       return sendError(res, 401, 'UNAUTHORIZED', `missing or invalid ${API_KEY_HEADER}`, requestId);
+    }
+    if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) {
+      return sendError(res, 413, 'PAYLOAD_TOO_LARGE', `GraphQL requests are limited to ${MAX_BODY_BYTES} bytes`, requestId, { connection: 'close' });
     }
     yoga.handle(req, res, { requestId, actor: actor ?? 'anonymous' }).catch((error: unknown) => {
       log.error({ requestId, err: error }, 'unexpected management API failure');
       if (!res.headersSent) sendJson(res, 500, errorEnvelope('INTERNAL_ERROR', 'unexpected error', requestId));
     });
   });
+
+  // graphql-ws on the same path: the key travels in connectionParams and is checked before any operation.
+  const wsServer = new WebSocketServer({ server, path: '/graphql', maxPayload: MAX_BODY_BYTES });
+  const wsCleanup = useServer<Record<string, unknown>, { actor?: string; requestId?: string }>(
+    {
+      onConnect: (ctx) => {
+        const presented = ctx.connectionParams?.[API_KEY_HEADER];
+        if (typeof presented !== 'string' || presented === '') {
+          ctx.extra.socket.close(CloseCode.Unauthorized, 'Unauthorized');
+          return false;
+        }
+        const actor = keys.authenticate(presented);
+        if (!actor) return false; // graphql-ws closes with 4403 Forbidden
+        ctx.extra.actor = actor;
+        ctx.extra.requestId = requestIdFrom(undefined);
+        return true;
+      },
+      onSubscribe: async (ctx, _id, payload) => {
+        const { schema, execute, subscribe, parse, validate } = yoga.getEnveloped({
+          ...ctx,
+          req: ctx.extra.request,
+          socket: ctx.extra.socket,
+          params: payload,
+        });
+        const args: ExecutionArgs = {
+          schema,
+          operationName: payload.operationName ?? null,
+          document: parse(payload.query),
+          variableValues: payload.variables ?? null,
+          contextValue: contextFor(ctx.extra.request, ctx.extra.requestId!, ctx.extra.actor!),
+          rootValue: { execute, subscribe },
+        };
+        const errors = validate(args.schema, args.document);
+        return errors.length > 0 ? errors : args;
+      },
+      execute: (args) => (args.rootValue as { execute: (a: ExecutionArgs) => never }).execute(args),
+      subscribe: (args) => (args.rootValue as { subscribe: (a: ExecutionArgs) => never }).subscribe(args),
+    },
+    wsServer,
+  );
+
+  return {
+    server,
+    async close() {
+      await wsCleanup.dispose();
+      await new Promise<void>((resolve) => wsServer.close(() => resolve()));
+    },
+  };
 }
 
 function requestIdHeader(): Plugin<ServerContext> {

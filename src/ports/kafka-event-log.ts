@@ -207,3 +207,42 @@ export function createKafkaConsumer(
     },
   };
 }
+
+export interface PartitionLag {
+  partition: number;
+  committedOffset: string | null;
+  endOffset: string;
+  lag: string;
+}
+
+/** How far the persist consumer group trails the ingress topic, per partition. */
+export function createKafkaLagReader(kafka: Kafka, settings: KafkaSettings) {
+  const admin = kafka.admin({ retry: { retries: 1 } });
+  let connected: Promise<void> | undefined;
+  return {
+    async lag(): Promise<PartitionLag[]> {
+      connected ??= admin.connect().catch((error: unknown) => {
+        connected = undefined;
+        throw error;
+      });
+      await connected;
+      const [ends, [committed]] = await Promise.all([
+        admin.fetchTopicOffsets(settings.topic),
+        admin.fetchOffsets({ groupId: settings.consumerGroup, topics: [settings.topic] }),
+      ]);
+      const committedByPartition = new Map((committed?.partitions ?? []).map((p) => [p.partition, p.offset]));
+      return ends
+        .map(({ partition, high, low }) => {
+          const raw = committedByPartition.get(partition);
+          const committedOffset = raw === undefined || raw === '-1' ? null : raw;
+          const from = BigInt(committedOffset ?? low);
+          const lag = BigInt(high) - from;
+          return { partition, committedOffset, endOffset: high, lag: (lag < 0n ? 0n : lag).toString() };
+        })
+        .sort((a, b) => a.partition - b.partition);
+    },
+    async close() {
+      if (connected) await admin.disconnect();
+    },
+  };
+}

@@ -1,12 +1,24 @@
 import { resolveCursorConnection, type ResolveCursorConnectionArgs } from '@pothos/plugin-relay';
-import { and, eq, type SQL } from 'drizzle-orm';
+import { and } from 'drizzle-orm';
 import { z } from 'zod';
-import { events, type EventRow } from '../../db/schema.js';
+import { events } from '../../db/schema.js';
 import { builder } from '../builder.js';
 import { assertPageSize, encodeCursor, keysetPage } from '../cursor.js';
 import { badUserInput } from '../errors.js';
+import { eventColumns, type EventSummary } from '../event-columns.js';
+import { EVENT_STATUSES, eventFilterConditions, type EventFilterValue, type EventStatus } from '../../db/event-filter.js';
 
-export const EventRef = builder.objectRef<EventRow>('Event').implement({
+export const EventStatusEnum = builder.enumType('EventStatus', {
+  description: 'Derived from the latest delivery to each destination.',
+  values: {
+    RECEIVED: { description: 'Stored; no destination to deliver to' },
+    DELIVERING: { description: 'At least one delivery is pending, in flight or waiting to retry' },
+    DELIVERED: { description: 'The latest delivery to every destination succeeded' },
+    FAILED: { description: 'The latest delivery to some destination failed or was cancelled' },
+  },
+});
+
+export const EventRef = builder.objectRef<EventSummary>('Event').implement({
   description: 'A verified webhook, stored once.',
   fields: (t) => ({
     id: t.exposeID('id', { description: 'Deterministic: UUIDv5 of integrationId:eventKey; the ingress returns it' }),
@@ -14,22 +26,58 @@ export const EventRef = builder.objectRef<EventRow>('Event').implement({
     provider: t.exposeString('provider'),
     eventKey: t.exposeString('eventKey'),
     eventType: t.exposeString('eventType', { nullable: true }),
+    orderingKey: t.exposeString('orderingKey', { nullable: true }),
     receivedAt: t.expose('receivedAt', { type: 'DateTime' }),
+    persistedAt: t.expose('persistedAt', { type: 'DateTime' }),
     payload: t.expose('payload', { type: 'JSON' }),
     headers: t.expose('headers', { type: 'JSON', description: 'Request headers kept with the event (never signatures or tokens)' }),
     sourceIp: t.exposeString('sourceIp', { nullable: true }),
+    kafkaPartition: t.exposeInt('kafkaPartition', { nullable: true }),
+    kafkaOffset: t.string({ nullable: true, resolve: (event) => event.kafkaOffset?.toString() ?? null }),
+    rawBody: t.string({
+      description: 'The body exactly as received (UTF-8). Loaded only when selected.',
+      resolve: async (event, _args, ctx) => ((await ctx.loaders.rawBody.load(event.id)) ?? Buffer.alloc(0)).toString('utf8'),
+    }),
+    status: t.field({
+      type: EventStatusEnum,
+      resolve: async (event, _args, ctx) => (await ctx.loaders.eventStatus.load(event.id)) as EventStatus,
+    }),
   }),
 });
 
-const EventFilter = builder.inputType('EventFilter', {
+export const EventFilter = builder.inputType('EventFilter', {
   fields: (t) => ({
     provider: t.string(),
+    integrationId: t.id(),
+    eventType: t.string(),
+    status: t.field({ type: EventStatusEnum }),
+    eventKey: t.string(),
+    receivedAfter: t.field({ type: 'DateTime', description: 'Inclusive' }),
+    receivedBefore: t.field({ type: 'DateTime', description: 'Exclusive' }),
   }),
 });
 
-const eventFilterSchema = z
-  .object({ provider: z.string().trim().min(1).max(64).nullish() })
+export const eventFilterSchema = z
+  .object({
+    provider: z.string().trim().min(1).max(64).nullish(),
+    integrationId: z.uuid('must be an integration id').nullish(),
+    eventType: z.string().min(1).max(200).nullish(),
+    status: z.enum(EVENT_STATUSES).nullish(),
+    eventKey: z.string().min(1).max(256).nullish(),
+    receivedAfter: z.date().nullish(),
+    receivedBefore: z.date().nullish(),
+  })
+  .refine((f) => !f.receivedAfter || !f.receivedBefore || f.receivedAfter < f.receivedBefore, {
+    message: 'receivedAfter must be earlier than receivedBefore',
+    path: ['receivedAfter'],
+  })
   .nullish();
+
+export function parseEventFilter(value: unknown, path: string[]): EventFilterValue | null {
+  const parsed = eventFilterSchema.safeParse(value);
+  if (!parsed.success) throw badUserInput(parsed.error, path);
+  return parsed.data ?? null;
+}
 
 builder.queryField('events', (t) =>
   t.connection({
@@ -38,22 +86,31 @@ builder.queryField('events', (t) =>
     args: { filter: t.arg({ type: EventFilter }) },
     resolve: async (_root, args, ctx) => {
       assertPageSize(args);
-      const filter = eventFilterSchema.safeParse(args.filter);
-      if (!filter.success) throw badUserInput(filter.error, ['filter']);
-      const conditions: SQL[] = [];
-      if (filter.data?.provider) conditions.push(eq(events.provider, filter.data.provider));
+      const conditions = eventFilterConditions(parseEventFilter(args.filter, ['filter']));
       return resolveCursorConnection(
-        { args, toCursor: (row: EventRow) => encodeCursor({ at: row.receivedAt, id: row.id }) },
+        { args, toCursor: (row: EventSummary) => encodeCursor({ at: row.receivedAt, id: row.id }) },
         async (page: ResolveCursorConnectionArgs) => {
           const { where, orderBy } = keysetPage({ at: events.receivedAt, id: events.id }, page);
           return ctx.db
-            .select()
+            .select(eventColumns)
             .from(events)
             .where(and(...conditions, ...where))
             .orderBy(...orderBy)
             .limit(page.limit);
         },
       );
+    },
+  }),
+);
+
+builder.queryField('event', (t) =>
+  t.field({
+    type: EventRef,
+    nullable: true,
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, args, ctx) => {
+      const id = z.uuid().safeParse(String(args.id));
+      return id.success ? ctx.loaders.event.load(id.data) : null;
     },
   }),
 );

@@ -5,9 +5,15 @@ import './errors.js';
 import './destination.js';
 import './integration.js';
 import './event.js';
+import './delivery.js';
+import './audit.js';
+import './replay.js';
+import './status.js';
+import './subscriptions.js';
 
 builder.queryType({});
 builder.mutationType({});
+builder.subscriptionType({});
 
 let schema: GraphQLSchema | undefined;
 

@@ -1,11 +1,13 @@
-import { eq, sql } from 'drizzle-orm';
+import { resolveCursorConnection, type ResolveCursorConnectionArgs } from '@pothos/plugin-relay';
+import { and, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { destinations, integrations, type Integration, type VerificationSettings } from '../../db/schema.js';
 import { isValidJsonPath } from '../../ingress/event-key.js';
 import { SUPPORTED_SCHEMES, type SchemeName } from '../../ingress/schemes/index.js';
 import { recordAudit } from '../audit.js';
 import { builder } from '../builder.js';
-import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
+import { assertPageSize, encodeCursor, keysetPage } from '../cursor.js';
+import { badUserInput, ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import { checkDestinationUrls, DestinationInput, DestinationRef, destinationSchema, newDestinationRow } from './destination.js';
 
 const SCHEMES = ['HMAC_SHA256', 'SHARED_TOKEN', 'STRIPE', 'GITHUB', 'SHOPIFY', 'SLACK', 'STANDARD_WEBHOOKS'] as const;
@@ -288,6 +290,49 @@ builder.mutationField('updateIntegration', (t) =>
       });
       await ctx.integrations.changed(updated.provider);
       return updated;
+    },
+  }),
+);
+
+builder.queryField('integrations', (t) =>
+  t.connection({
+    type: IntegrationRef,
+    description: 'Integrations, newest first. Secrets are never readable.',
+    args: { enabled: t.arg.boolean() },
+    resolve: async (_root, args, ctx) => {
+      assertPageSize(args);
+      const conditions = args.enabled == null ? [] : [eq(integrations.enabled, args.enabled)];
+      return resolveCursorConnection(
+        { args, toCursor: (row: Integration) => encodeCursor({ at: row.createdAt, id: row.id }) },
+        async (page: ResolveCursorConnectionArgs) => {
+          const { where, orderBy } = keysetPage({ at: integrations.createdAt, id: integrations.id }, page);
+          return ctx.db
+            .select()
+            .from(integrations)
+            .where(and(...conditions, ...where))
+            .orderBy(...orderBy)
+            .limit(page.limit);
+        },
+      );
+    },
+  }),
+);
+
+builder.queryField('integration', (t) =>
+  t.field({
+    type: IntegrationRef,
+    nullable: true,
+    description: 'One integration, by id or by provider slug.',
+    args: { id: t.arg.id(), provider: t.arg.string() },
+    resolve: async (_root, args, ctx) => {
+      const parsed = z
+        .object({ id: z.uuid().nullish(), provider: z.string().trim().min(1).max(64).nullish() })
+        .refine((value) => Boolean(value.id) !== Boolean(value.provider), { message: 'give exactly one of id or provider', path: ['id'] })
+        .safeParse({ id: args.id == null ? null : String(args.id), provider: args.provider });
+      if (!parsed.success) throw badUserInput(parsed.error, []);
+      const condition = parsed.data.id ? eq(integrations.id, parsed.data.id) : eq(integrations.provider, parsed.data.provider!);
+      const [row] = await ctx.db.select().from(integrations).where(condition);
+      return row ?? null;
     },
   }),
 );

@@ -1,0 +1,147 @@
+import { resolveCursorConnection, type ResolveCursorConnectionArgs } from '@pothos/plugin-relay';
+import { and, asc, eq, type SQL } from 'drizzle-orm';
+import { z } from 'zod';
+import { replayEvent, requestBulkReplay } from '../../consumers/replay.js';
+import { deliveries, replayRequests } from '../../db/schema.js';
+import { builder } from '../builder.js';
+import { assertPageSize, encodeCursor, keysetPage } from '../cursor.js';
+import { badUserInput, NotFoundError, ValidationError } from '../errors.js';
+import { DeliveryRef, reasonSchema, requestedBySchema } from './delivery.js';
+import { EventFilter, parseEventFilter } from './event.js';
+
+type ReplayRequestRow = typeof replayRequests.$inferSelect;
+const REPLAY_STATUSES = ['PENDING', 'RUNNING', 'COMPLETED', 'FAILED'] as const;
+const ReplayStatusEnum = builder.enumType('ReplayStatus', { values: REPLAY_STATUSES });
+
+export const ReplayRequestRef = builder.objectRef<ReplayRequestRow>('ReplayRequest').implement({
+  description: 'A request to deliver stored events again. Replays never go back through Kafka.',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    eventId: t.exposeID('eventId', { nullable: true }),
+    destinationId: t.exposeID('destinationId', { nullable: true }),
+    filter: t.expose('filter', { type: 'JSON', nullable: true, description: 'For bulk replays: the event filter' }),
+    requestedBy: t.exposeString('requestedBy'),
+    reason: t.exposeString('reason'),
+    status: t.field({ type: ReplayStatusEnum, resolve: (r) => r.status }),
+    total: t.exposeInt('total', { description: 'Events covered' }),
+    processed: t.exposeInt('processed', { description: 'Events given new deliveries so far' }),
+    error: t.exposeString('error', { nullable: true }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    completedAt: t.expose('completedAt', { type: 'DateTime', nullable: true }),
+    deliveries: t.field({
+      type: [DeliveryRef],
+      description: 'The deliveries this replay created (first 100)',
+      resolve: (r, _args, ctx) =>
+        ctx.db.select().from(deliveries).where(eq(deliveries.replayRequestId, r.id)).orderBy(asc(deliveries.sequence)).limit(100),
+    }),
+  }),
+});
+
+builder.queryField('replayRequests', (t) =>
+  t.connection({
+    type: ReplayRequestRef,
+    description: 'Replay requests, newest first.',
+    args: { status: t.arg({ type: ReplayStatusEnum }), eventId: t.arg.id() },
+    resolve: async (_root, args, ctx) => {
+      assertPageSize(args);
+      const parsed = z.object({ status: z.enum(REPLAY_STATUSES).nullish(), eventId: z.uuid().nullish() }).safeParse(args);
+      if (!parsed.success) throw badUserInput(parsed.error, []);
+      const conditions: SQL[] = [];
+      if (parsed.data.status) conditions.push(eq(replayRequests.status, parsed.data.status));
+      if (parsed.data.eventId) conditions.push(eq(replayRequests.eventId, parsed.data.eventId));
+      return resolveCursorConnection(
+        { args, toCursor: (row: ReplayRequestRow) => encodeCursor({ at: row.createdAt, id: row.id }) },
+        async (page: ResolveCursorConnectionArgs) => {
+          const { where, orderBy } = keysetPage({ at: replayRequests.createdAt, id: replayRequests.id }, page);
+          return ctx.db
+            .select()
+            .from(replayRequests)
+            .where(and(...conditions, ...where))
+            .orderBy(...orderBy)
+            .limit(page.limit);
+        },
+      );
+    },
+  }),
+);
+
+const RequestReplayInput = builder.inputType('RequestReplayInput', {
+  fields: (t) => ({
+    eventId: t.id({ required: true }),
+    destinationId: t.id({ description: 'Replay to this destination only; default: every enabled destination' }),
+    requestedBy: t.string({ required: true, description: '1–100 characters after trimming' }),
+    reason: t.string({ required: true, description: '3–500 characters after trimming' }),
+  }),
+});
+
+const RequestReplayPayload = builder.objectRef<{ replayRequest: ReplayRequestRow; deliveries: (typeof deliveries.$inferSelect)[] }>('RequestReplayPayload').implement({
+  fields: (t) => ({
+    replayRequest: t.field({ type: ReplayRequestRef, resolve: (p) => p.replayRequest }),
+    deliveries: t.field({ type: [DeliveryRef], resolve: (p) => p.deliveries }),
+  }),
+});
+
+builder.mutationField('requestReplay', (t) =>
+  t.field({
+    type: RequestReplayPayload,
+    description: 'Delivers one stored event again, as new deliveries with trigger REPLAY.',
+    errors: { types: [ValidationError, NotFoundError], union: { name: 'RequestReplayResult' } },
+    args: { input: t.arg({ type: RequestReplayInput, required: true }) },
+    resolve: async (_root, args, ctx) => {
+      const parsed = z
+        .object({
+          eventId: z.uuid('must be an event id'),
+          destinationId: z.uuid('must be a destination id').nullish(),
+          requestedBy: requestedBySchema,
+          reason: reasonSchema,
+        })
+        .safeParse(args.input);
+      if (!parsed.success) throw ValidationError.fromZod(parsed.error);
+      const { eventId, destinationId, requestedBy, reason } = parsed.data;
+      const outcome = await replayEvent(ctx.db, eventId, { destinationId, requestedBy, reason }, { actor: ctx.actor, requestId: ctx.requestId, sourceIp: ctx.sourceIp });
+      if (!outcome.ok) {
+        if (outcome.code === 'EVENT_NOT_FOUND') throw new NotFoundError('Event', eventId);
+        if (outcome.code === 'DESTINATION_NOT_FOUND') throw new NotFoundError('Destination', destinationId!);
+        throw new ValidationError(outcome.message, [{ path: ['input', 'destinationId'], message: outcome.message }]);
+      }
+      await ctx.status.wakeDeliveryWorkers();
+      return { replayRequest: outcome.replayRequest, deliveries: outcome.deliveries };
+    },
+  }),
+);
+
+const ReplayEventsInput = builder.inputType('ReplayEventsInput', {
+  fields: (t) => ({
+    filter: t.field({ type: EventFilter, required: true }),
+    requestedBy: t.string({ required: true }),
+    reason: t.string({ required: true }),
+  }),
+});
+
+builder.mutationField('replayEvents', (t) =>
+  t.field({
+    type: ReplayRequestRef,
+    description: 'Replays every event matching a filter, in the background; watch `processed` on the request.',
+    errors: { types: [ValidationError], union: { name: 'ReplayEventsResult' } },
+    args: { input: t.arg({ type: ReplayEventsInput, required: true }) },
+    resolve: async (_root, args, ctx) => {
+      const people = z.object({ requestedBy: requestedBySchema, reason: reasonSchema }).safeParse(args.input);
+      if (!people.success) throw ValidationError.fromZod(people.error);
+      let filter;
+      try {
+        filter = parseEventFilter(args.input.filter, ['input', 'filter']) ?? {};
+      } catch (error) {
+        const fieldErrors = ((error as { extensions?: { fieldErrors?: { path: string[]; message: string }[] } }).extensions?.fieldErrors) ?? [];
+        throw new ValidationError((error as Error).message, fieldErrors);
+      }
+      const outcome = await requestBulkReplay(
+        ctx.db,
+        filter,
+        { ...people.data, maxEvents: ctx.settings.replayMaxEvents },
+        { actor: ctx.actor, requestId: ctx.requestId, sourceIp: ctx.sourceIp },
+      );
+      if (!outcome.ok) throw new ValidationError(outcome.message, [{ path: ['input', 'filter'], message: outcome.message }]);
+      return outcome.replayRequest;
+    },
+  }),
+);
