@@ -20,6 +20,8 @@ export interface EventFilterValue {
  * replay supersedes an earlier failure): no deliveries → RECEIVED; any in progress → DELIVERING;
  * any failed or cancelled → FAILED; else DELIVERED.
  */
+// The outer column is spelled out: drizzle leaves single-table columns unqualified, and an
+// unqualified "id" here would mean the delivery's own id.
 export const eventStatusSql = sql<string>`(
   select case
     when count(*) = 0 then 'RECEIVED'
@@ -28,7 +30,7 @@ export const eventStatusSql = sql<string>`(
     else 'DELIVERED' end
   from (
     select distinct on (d.destination_id) d.status
-    from deliveries d where d.event_id = ${events.id}
+    from deliveries d where d.event_id = "events"."id"
     order by d.destination_id, d.sequence desc
   ) latest)`;
 

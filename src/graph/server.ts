@@ -104,10 +104,13 @@ export function createManagementServer(options: ManagementServerOptions): { serv
     if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) {
       return sendError(res, 413, 'PAYLOAD_TOO_LARGE', `GraphQL requests are limited to ${MAX_BODY_BYTES} bytes`, requestId, { connection: 'close' });
     }
-    yoga.handle(req, res, { requestId, actor: actor ?? 'anonymous' }).catch((error: unknown) => {
-      log.error({ requestId, err: error }, 'unexpected management API failure');
-      if (!res.headersSent) sendJson(res, 500, errorEnvelope('INTERNAL_ERROR', 'unexpected error', requestId));
-    });
+    // yoga may answer synchronously (no promise); both paths end in the same error handler.
+    Promise.resolve()
+      .then(() => yoga.handle(req, res, { requestId, actor: actor ?? 'anonymous' }))
+      .catch((error: unknown) => {
+        log.error({ requestId, err: error }, 'unexpected management API failure');
+        if (!res.headersSent) sendJson(res, 500, errorEnvelope('INTERNAL_ERROR', 'unexpected error', requestId));
+      });
   });
 
   // graphql-ws on the same path: the key travels in connectionParams and is checked before any operation.
