@@ -2,6 +2,7 @@ import { and, eq, inArray } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { auditEntries, deliveries, destinations, events, processingJobs } from '../db/schema.js';
 import type { LoggedRecord, UndecodableMessage } from '../ports/event-log.js';
+import { deliveryRowsFor } from './delivery-rows.js';
 
 export interface PersistResult {
   /** Events written by this call. */
@@ -78,16 +79,7 @@ export async function persistBatch(db: Database, batch: LoggedRecord[]): Promise
         };
       }),
     );
-    const pending = rows.flatMap((row) =>
-      targets
-        .filter((target) => target.integrationId === row.integrationId)
-        .map((target) => ({
-          eventId: row.id,
-          destinationId: target.id,
-          integrationId: row.integrationId,
-          orderingKey: target.ordered ? (row.orderingKey ?? row.eventKey) : null,
-        })),
-    );
+    const pending = deliveryRowsFor(rows, targets);
     if (pending.length > 0) {
       const created = await tx.insert(deliveries).values(pending).onConflictDoNothing().returning({ id: deliveries.id });
       deliveriesCreated = created.length;

@@ -2,6 +2,7 @@ import { and, asc, desc, eq, gt, inArray, isNotNull, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { eventFilterConditions, type EventFilterValue } from '../db/event-filter.js';
 import { auditEntries, deliveries, destinations, events, replayRequests, type Delivery } from '../db/schema.js';
+import { deliveryRowsFor } from './delivery-rows.js';
 
 /**
  * Replay never goes back through Kafka (the persist step would drop it as a duplicate): it
@@ -59,16 +60,7 @@ export async function replayEvent(
       .returning();
     const created = await tx
       .insert(deliveries)
-      .values(
-        enabled.map((target) => ({
-          eventId: event.id,
-          destinationId: target.id,
-          integrationId: event.integrationId,
-          trigger: 'REPLAY' as const,
-          replayRequestId: replayRequest!.id,
-          orderingKey: target.ordered ? (event.orderingKey ?? event.eventKey) : null,
-        })),
-      )
+      .values(deliveryRowsFor([event], enabled, { trigger: 'REPLAY', replayRequestId: replayRequest!.id }))
       .returning();
     await tx.insert(auditEntries).values({
       ...context,
@@ -230,18 +222,7 @@ export async function runReplayChunk(db: Database, chunkSize = 500): Promise<{ r
         .select()
         .from(destinations)
         .where(and(inArray(destinations.integrationId, [...new Set(chunk.map((event) => event.integrationId))]), eq(destinations.enabled, true)));
-      const rows = chunk.flatMap((event) =>
-        targets
-          .filter((target) => target.integrationId === event.integrationId)
-          .map((target) => ({
-            eventId: event.id,
-            destinationId: target.id,
-            integrationId: event.integrationId,
-            trigger: 'REPLAY' as const,
-            replayRequestId: request.id,
-            orderingKey: target.ordered ? (event.orderingKey ?? event.eventKey) : null,
-          })),
-      );
+      const rows = deliveryRowsFor(chunk, targets, { trigger: 'REPLAY', replayRequestId: request.id });
       if (rows.length > 0) created = (await tx.insert(deliveries).values(rows).returning({ id: deliveries.id })).length;
     }
     const last = chunk[chunk.length - 1];

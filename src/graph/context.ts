@@ -1,7 +1,7 @@
 import type { DestinationCheck } from '../consumers/ssrf-guard.js';
 import type { StatusPublisher } from '../consumers/status-events.js';
 import type { Database } from '../db/client.js';
-import type { PartitionLag } from '../ports/kafka-event-log.js';
+import type { PartitionLag } from '../ports/event-log.js';
 import type { LiveFeed } from './live-feed.js';
 import type { Loaders } from './loaders.js';
 import type { IntegrationDirectory } from '../ingress/integration-directory.js';

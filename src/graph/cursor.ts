@@ -1,3 +1,4 @@
+import { resolveCursorConnection, type ResolveCursorConnectionArgs } from '@pothos/plugin-relay';
 import { GraphQLError } from 'graphql';
 import { sql, type AnyColumn, type SQL } from 'drizzle-orm';
 
@@ -63,4 +64,20 @@ export function keysetPage(
   }
   const direction = page.inverted ? sql`asc` : sql`desc`;
   return { where, orderBy: [sql`${columns.at} ${direction}`, sql`${columns.id} ${direction}`] };
+}
+
+/**
+ * One Relay connection over a keyset-ordered table: validates the page size, decodes cursors,
+ * and hands `fetchPage` the WHERE, ORDER BY and LIMIT of the page asked for.
+ */
+export async function keysetConnection<T extends { id: string }>(
+  args: { first?: number | null; last?: number | null; before?: string | null; after?: string | null },
+  columns: { at: AnyColumn; id: AnyColumn },
+  atOf: (row: T) => Date,
+  fetchPage: (page: { where: SQL[]; orderBy: SQL[]; limit: number }) => Promise<T[]>,
+) {
+  assertPageSize(args);
+  return resolveCursorConnection({ args, toCursor: (row: T) => encodeCursor({ at: atOf(row), id: row.id }) }, (page: ResolveCursorConnectionArgs) =>
+    fetchPage({ ...keysetPage(columns, page), limit: page.limit }),
+  );
 }

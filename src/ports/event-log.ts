@@ -41,6 +41,14 @@ export interface EventLogBatch {
   heartbeat(): Promise<void>;
 }
 
+/** How far the persist consumers trail one partition of the log. */
+export interface PartitionLag {
+  partition: number;
+  committedOffset: string | null;
+  endOffset: string;
+  lag: string;
+}
+
 export type BatchHandler = (batch: EventLogBatch) => Promise<void>;
 
 export interface EventLogProducer {

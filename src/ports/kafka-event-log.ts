@@ -1,6 +1,6 @@
 import { Kafka, logLevel as KafkaLogLevel, Partitioners, type Consumer, type LogEntry, type Message, type Producer } from 'kafkajs';
 import type { Logger } from '../log.js';
-import type { BatchHandler, EventLogConsumer, EventLogProducer, IngressRecord, LoggedRecord, UndecodableMessage } from './event-log.js';
+import type { BatchHandler, EventLogConsumer, EventLogProducer, IngressRecord, LoggedRecord, PartitionLag, UndecodableMessage } from './event-log.js';
 import { decodeIngressMessage, encodeIngressRecord } from './ingress-codec.js';
 import { createMicroBatcher } from './micro-batcher.js';
 
@@ -206,13 +206,6 @@ export function createKafkaConsumer(
       if (dlqConnected) await dlqProducer.disconnect();
     },
   };
-}
-
-export interface PartitionLag {
-  partition: number;
-  committedOffset: string | null;
-  endOffset: string;
-  lag: string;
 }
 
 /** How far the persist consumer group trails the ingress topic, per partition. */

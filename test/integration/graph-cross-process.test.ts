@@ -7,6 +7,7 @@ import { hookgateEnv, spawnHookgate, whenReady, type HookgateChild } from '../he
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { signers } from '../helpers/providers.js';
 import { startReceiver } from '../helpers/receiver.js';
+import { openSse } from '../helpers/sse.js';
 import { describeWithServices, services } from '../helpers/services.js';
 import { postWebhook } from '../helpers/signing.js';
 
@@ -53,31 +54,12 @@ describeWithServices('subscriptions across processes (worker in a child, subscri
     );
 
     const seenSse: { status: string; eventId: string; at: number }[] = [];
-    const controller = new AbortController();
-    const sse = await fetch(`${graph.managementUrl}/graphql`, {
-      method: 'POST',
-      signal: controller.signal,
-      headers: { 'content-type': 'application/json', accept: 'text/event-stream', 'x-internal-api-key': TEST_API_KEY },
-      body: JSON.stringify({ query: 'subscription { deliveryStatusChanged { eventId status } }' }),
-    });
-    const reader = sse.body!.getReader();
-    void (async () => {
-      let buffer = '';
-      for (;;) {
-        const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
-        if (done) return;
-        buffer += Buffer.from(value!).toString('utf8');
-        let boundary: number;
-        while ((boundary = buffer.indexOf('\n\n')) >= 0) {
-          const frame = buffer.slice(0, boundary);
-          buffer = buffer.slice(boundary + 2);
-          const data = frame.split('\n').find((line) => line.startsWith('data:'));
-          if (data && frame.includes('event: next')) {
-            seenSse.push({ ...(JSON.parse(data.slice(5)) as { data: { deliveryStatusChanged: { status: string; eventId: string } } }).data.deliveryStatusChanged, at: Date.now() });
-          }
-        }
-      }
-    })();
+    const sse = await openSse<{ deliveryStatusChanged: { status: string; eventId: string } }>(
+      `${graph.managementUrl!}/graphql`,
+      TEST_API_KEY,
+      { query: 'subscription { deliveryStatusChanged { eventId status } }' },
+      (data) => seenSse.push({ ...data.deliveryStatusChanged, at: Date.now() }),
+    );
     await new Promise((resolve) => setTimeout(resolve, 500));
 
     try {
@@ -94,7 +76,7 @@ describeWithServices('subscriptions across processes (worker in a child, subscri
     } finally {
       stopStatus();
       stopEvents();
-      controller.abort();
+      sse.close();
       await client.dispose();
     }
   });

@@ -5,6 +5,7 @@ import WebSocket from 'ws';
 import { eventually, startTestApp, TEST_API_KEY, type TestApp } from '../helpers/app.js';
 import { signers } from '../helpers/providers.js';
 import { startReceiver } from '../helpers/receiver.js';
+import { openSse } from '../helpers/sse.js';
 import { describeWithServices } from '../helpers/services.js';
 import { postWebhook } from '../helpers/signing.js';
 
@@ -246,33 +247,12 @@ describeWithServices('GraphQL management API on the real services', ['kafka', 'p
     );
 
     const sseSeen: { status: string; eventId: string; at: number }[] = [];
-    const controller = new AbortController();
-    const sse = await fetch(`${app.managementUrl}/graphql`, {
-      method: 'POST',
-      signal: controller.signal,
-      headers: { 'content-type': 'application/json', accept: 'text/event-stream', 'x-internal-api-key': TEST_API_KEY },
-      body: JSON.stringify({ query: subscription, variables: { filter: { integrationId } } }),
-    });
-    expect(sse.status).toBe(200);
-    const reader = sse.body!.getReader();
-    void (async () => {
-      let buffer = '';
-      for (;;) {
-        const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
-        if (done) return;
-        buffer += Buffer.from(value!).toString('utf8');
-        let boundary: number;
-        while ((boundary = buffer.indexOf('\n\n')) >= 0) {
-          const frame = buffer.slice(0, boundary);
-          buffer = buffer.slice(boundary + 2);
-          const data = frame.split('\n').find((line) => line.startsWith('data:'));
-          if (data && frame.includes('event: next')) {
-            const parsed = JSON.parse(data.slice(5)) as { data: { deliveryStatusChanged: { status: string; eventId: string } } };
-            sseSeen.push({ ...parsed.data.deliveryStatusChanged, at: Date.now() });
-          }
-        }
-      }
-    })();
+    const sse = await openSse<{ deliveryStatusChanged: { status: string; eventId: string } }>(
+      `${app.managementUrl}/graphql`,
+      TEST_API_KEY,
+      { query: subscription, variables: { filter: { integrationId } } },
+      (data) => sseSeen.push({ ...data.deliveryStatusChanged, at: Date.now() }),
+    );
     await new Promise((resolve) => setTimeout(resolve, 500));
 
     try {
@@ -286,7 +266,7 @@ describeWithServices('GraphQL management API on the real services', ['kafka', 'p
       expect(wsSeen.filter((s) => s.eventId === eventId).map((s) => s.status)).toEqual(['IN_FLIGHT', 'SUCCEEDED']);
     } finally {
       stopWs();
-      controller.abort();
+      sse.close();
       await client.dispose();
     }
   });

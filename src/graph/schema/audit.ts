@@ -1,9 +1,8 @@
-import { resolveCursorConnection, type ResolveCursorConnectionArgs } from '@pothos/plugin-relay';
 import { and, asc, eq, gte, lt, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import { auditEntries, type AuditEntry } from '../../db/schema.js';
 import { builder } from '../builder.js';
-import { assertPageSize, encodeCursor, keysetPage } from '../cursor.js';
+import { keysetConnection } from '../cursor.js';
 import { badUserInput } from '../errors.js';
 import { EventRef } from './event.js';
 
@@ -64,7 +63,6 @@ builder.queryField('auditEntries', (t) =>
     description: 'The audit trail, newest first.',
     args: { filter: t.arg({ type: AuditEntryFilter }) },
     resolve: async (_root, args, ctx) => {
-      assertPageSize(args);
       const parsed = auditFilterSchema.safeParse(args.filter);
       if (!parsed.success) throw badUserInput(parsed.error, ['filter']);
       const filter = parsed.data;
@@ -75,17 +73,13 @@ builder.queryField('auditEntries', (t) =>
       if (filter?.targetId) conditions.push(eq(auditEntries.targetId, filter.targetId));
       if (filter?.since) conditions.push(gte(auditEntries.at, filter.since));
       if (filter?.until) conditions.push(lt(auditEntries.at, filter.until));
-      return resolveCursorConnection(
-        { args, toCursor: (row: AuditEntry) => encodeCursor({ at: row.at, id: row.id }) },
-        async (page: ResolveCursorConnectionArgs) => {
-          const { where, orderBy } = keysetPage({ at: auditEntries.at, id: auditEntries.id }, page);
-          return ctx.db
-            .select()
-            .from(auditEntries)
-            .where(and(...conditions, ...where))
-            .orderBy(...orderBy)
-            .limit(page.limit);
-        },
+      return keysetConnection(args, { at: auditEntries.at, id: auditEntries.id }, (row: AuditEntry) => row.at, ({ where, orderBy, limit }) =>
+        ctx.db
+          .select()
+          .from(auditEntries)
+          .where(and(...conditions, ...where))
+          .orderBy(...orderBy)
+          .limit(limit),
       );
     },
   }),

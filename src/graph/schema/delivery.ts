@@ -1,10 +1,9 @@
-import { resolveCursorConnection, type ResolveCursorConnectionArgs } from '@pothos/plugin-relay';
 import { and, asc, eq, gte, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import { retryDelivery } from '../../consumers/replay.js';
 import { deliveries, deliveryAttempts, type Delivery } from '../../db/schema.js';
 import { builder } from '../builder.js';
-import { assertPageSize, encodeCursor, keysetPage } from '../cursor.js';
+import { keysetConnection } from '../cursor.js';
 import { badUserInput, ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import { DestinationRef } from './destination.js';
 import { EventRef } from './event.js';
@@ -100,7 +99,6 @@ builder.queryField('deliveries', (t) =>
     description: 'Deliveries, newest first.',
     args: { filter: t.arg({ type: DeliveryFilter }) },
     resolve: async (_root, args, ctx) => {
-      assertPageSize(args);
       const parsed = deliveryFilterSchema.safeParse(args.filter);
       if (!parsed.success) throw badUserInput(parsed.error, ['filter']);
       const filter = parsed.data;
@@ -110,17 +108,13 @@ builder.queryField('deliveries', (t) =>
       if (filter?.integrationId) conditions.push(eq(deliveries.integrationId, filter.integrationId));
       if (filter?.destinationId) conditions.push(eq(deliveries.destinationId, filter.destinationId));
       if (filter?.since) conditions.push(gte(deliveries.createdAt, filter.since));
-      return resolveCursorConnection(
-        { args, toCursor: (row: Delivery) => encodeCursor({ at: row.createdAt, id: row.id }) },
-        async (page: ResolveCursorConnectionArgs) => {
-          const { where, orderBy } = keysetPage({ at: deliveries.createdAt, id: deliveries.id }, page);
-          return ctx.db
-            .select()
-            .from(deliveries)
-            .where(and(...conditions, ...where))
-            .orderBy(...orderBy)
-            .limit(page.limit);
-        },
+      return keysetConnection(args, { at: deliveries.createdAt, id: deliveries.id }, (row: Delivery) => row.createdAt, ({ where, orderBy, limit }) =>
+        ctx.db
+          .select()
+          .from(deliveries)
+          .where(and(...conditions, ...where))
+          .orderBy(...orderBy)
+          .limit(limit),
       );
     },
   }),

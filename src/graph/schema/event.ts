@@ -1,9 +1,8 @@
-import { resolveCursorConnection, type ResolveCursorConnectionArgs } from '@pothos/plugin-relay';
 import { and } from 'drizzle-orm';
 import { z } from 'zod';
 import { events } from '../../db/schema.js';
 import { builder } from '../builder.js';
-import { assertPageSize, encodeCursor, keysetPage } from '../cursor.js';
+import { keysetConnection } from '../cursor.js';
 import { badUserInput } from '../errors.js';
 import { eventColumns, type EventSummary } from '../event-columns.js';
 import { EVENT_STATUSES, eventFilterConditions, type EventFilterValue, type EventStatus } from '../../db/event-filter.js';
@@ -85,19 +84,14 @@ builder.queryField('events', (t) =>
     description: 'Stored events, newest first.',
     args: { filter: t.arg({ type: EventFilter }) },
     resolve: async (_root, args, ctx) => {
-      assertPageSize(args);
       const conditions = eventFilterConditions(parseEventFilter(args.filter, ['filter']));
-      return resolveCursorConnection(
-        { args, toCursor: (row: EventSummary) => encodeCursor({ at: row.receivedAt, id: row.id }) },
-        async (page: ResolveCursorConnectionArgs) => {
-          const { where, orderBy } = keysetPage({ at: events.receivedAt, id: events.id }, page);
-          return ctx.db
-            .select(eventColumns)
-            .from(events)
-            .where(and(...conditions, ...where))
-            .orderBy(...orderBy)
-            .limit(page.limit);
-        },
+      return keysetConnection(args, { at: events.receivedAt, id: events.id }, (row: EventSummary) => row.receivedAt, ({ where, orderBy, limit }) =>
+        ctx.db
+          .select(eventColumns)
+          .from(events)
+          .where(and(...conditions, ...where))
+          .orderBy(...orderBy)
+          .limit(limit),
       );
     },
   }),

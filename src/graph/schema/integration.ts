@@ -1,4 +1,3 @@
-import { resolveCursorConnection, type ResolveCursorConnectionArgs } from '@pothos/plugin-relay';
 import { and, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { destinations, integrations, type Integration, type VerificationSettings } from '../../db/schema.js';
@@ -6,7 +5,7 @@ import { isValidJsonPath } from '../../ingress/event-key.js';
 import { SUPPORTED_SCHEMES, type SchemeName } from '../../ingress/schemes/index.js';
 import { recordAudit } from '../audit.js';
 import { builder } from '../builder.js';
-import { assertPageSize, encodeCursor, keysetPage } from '../cursor.js';
+import { keysetConnection } from '../cursor.js';
 import { badUserInput, ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import { checkDestinationUrls, DestinationInput, DestinationRef, destinationSchema, newDestinationRow } from './destination.js';
 
@@ -300,19 +299,14 @@ builder.queryField('integrations', (t) =>
     description: 'Integrations, newest first. Secrets are never readable.',
     args: { enabled: t.arg.boolean() },
     resolve: async (_root, args, ctx) => {
-      assertPageSize(args);
       const conditions = args.enabled == null ? [] : [eq(integrations.enabled, args.enabled)];
-      return resolveCursorConnection(
-        { args, toCursor: (row: Integration) => encodeCursor({ at: row.createdAt, id: row.id }) },
-        async (page: ResolveCursorConnectionArgs) => {
-          const { where, orderBy } = keysetPage({ at: integrations.createdAt, id: integrations.id }, page);
-          return ctx.db
-            .select()
-            .from(integrations)
-            .where(and(...conditions, ...where))
-            .orderBy(...orderBy)
-            .limit(page.limit);
-        },
+      return keysetConnection(args, { at: integrations.createdAt, id: integrations.id }, (row: Integration) => row.createdAt, ({ where, orderBy, limit }) =>
+        ctx.db
+          .select()
+          .from(integrations)
+          .where(and(...conditions, ...where))
+          .orderBy(...orderBy)
+          .limit(limit),
       );
     },
   }),

@@ -1,10 +1,9 @@
-import { resolveCursorConnection, type ResolveCursorConnectionArgs } from '@pothos/plugin-relay';
 import { and, asc, eq, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import { replayEvent, requestBulkReplay } from '../../consumers/replay.js';
 import { deliveries, replayRequests } from '../../db/schema.js';
 import { builder } from '../builder.js';
-import { assertPageSize, encodeCursor, keysetPage } from '../cursor.js';
+import { keysetConnection } from '../cursor.js';
 import { badUserInput, NotFoundError, ValidationError } from '../errors.js';
 import { DeliveryRef, reasonSchema, requestedBySchema } from './delivery.js';
 import { EventFilter, parseEventFilter } from './event.js';
@@ -43,23 +42,18 @@ builder.queryField('replayRequests', (t) =>
     description: 'Replay requests, newest first.',
     args: { status: t.arg({ type: ReplayStatusEnum }), eventId: t.arg.id() },
     resolve: async (_root, args, ctx) => {
-      assertPageSize(args);
       const parsed = z.object({ status: z.enum(REPLAY_STATUSES).nullish(), eventId: z.uuid().nullish() }).safeParse(args);
       if (!parsed.success) throw badUserInput(parsed.error, []);
       const conditions: SQL[] = [];
       if (parsed.data.status) conditions.push(eq(replayRequests.status, parsed.data.status));
       if (parsed.data.eventId) conditions.push(eq(replayRequests.eventId, parsed.data.eventId));
-      return resolveCursorConnection(
-        { args, toCursor: (row: ReplayRequestRow) => encodeCursor({ at: row.createdAt, id: row.id }) },
-        async (page: ResolveCursorConnectionArgs) => {
-          const { where, orderBy } = keysetPage({ at: replayRequests.createdAt, id: replayRequests.id }, page);
-          return ctx.db
-            .select()
-            .from(replayRequests)
-            .where(and(...conditions, ...where))
-            .orderBy(...orderBy)
-            .limit(page.limit);
-        },
+      return keysetConnection(args, { at: replayRequests.createdAt, id: replayRequests.id }, (row: ReplayRequestRow) => row.createdAt, ({ where, orderBy, limit }) =>
+        ctx.db
+          .select()
+          .from(replayRequests)
+          .where(and(...conditions, ...where))
+          .orderBy(...orderBy)
+          .limit(limit),
       );
     },
   }),

@@ -1,6 +1,6 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { auditEntries, deliveries } from '../../db/schema.js';
-import type { PartitionLag } from '../../ports/kafka-event-log.js';
+import type { PartitionLag } from '../../ports/event-log.js';
 import { builder } from '../builder.js';
 import { DeliveryStatusEnum } from './delivery.js';
 
