@@ -1,13 +1,15 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { openBackends } from './backends.js';
 import type { Config } from './config.js';
+import { DEMO_PROVIDER, devManagementKey, ensureDemoIntegration, welcomeBanner } from './first-run.js';
+import { createDeliverySink } from './graph/delivery-sink.js';
 import { createDeliveryWorker } from './consumers/delivery-worker.js';
 import { sendPinned } from './consumers/http-sender.js';
 import { createPersistConsumer } from './consumers/persist-consumer.js';
 import { createReplayRunner } from './consumers/replay-runner.js';
 import { createSsrfGuard } from './consumers/ssrf-guard.js';
 import { createStatusPublisher } from './consumers/status-events.js';
-import { createDatabase } from './db/client.js';
 import { createManagementServer } from './graph/server.js';
 import { createWebhookHandler } from './ingress/handle-webhook.js';
 import { createIntegrationDirectory } from './ingress/integration-directory.js';
@@ -15,8 +17,6 @@ import { createIngressServer } from './ingress/server.js';
 import type { Logger } from './log.js';
 import { createCounters } from './metrics.js';
 import { createLiveFeed } from './graph/live-feed.js';
-import { createKafkaClient, createKafkaConsumer, createKafkaLagReader, createKafkaProducer } from './ports/kafka-event-log.js';
-import { createRedisCoordination } from './ports/redis-coordination.js';
 import { createShutdown } from './shutdown.js';
 
 export interface RunningApp {
@@ -52,27 +52,29 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
   const running: RunningApp = { stop: () => shutdown.run() };
 
   try {
-    const database = createDatabase({ url: config.database.url, poolSize: config.database.poolSize, log });
-    shutdown.register('postgres', database.close);
-    const coordination = createRedisCoordination({ url: config.redis.url, keyPrefix: config.redis.keyPrefix, log });
-    shutdown.register('redis', coordination.close);
-    const kafka = createKafkaClient(config.kafka, log);
+    const { database, coordination, eventLog } = await openBackends(config, log);
+    shutdown.register(database.backend, database.close);
+    shutdown.register(coordination.backend === 'redis' ? 'redis' : 'memory-coordination', coordination.close);
+    shutdown.register('event-log', eventLog.close);
     const integrations = createIntegrationDirectory(database.db, { coordination, log });
     shutdown.register('integration-changes', await integrations.listen());
     const counters = createCounters();
     const status = createStatusPublisher(coordination, log);
-    const destinationGuard = createSsrfGuard({ allowedHosts: config.delivery.allowedHosts, requireHttps: config.production });
+    // Development only: the built-in delivery sink listens on loopback, so loopback is allowed there.
+    const development = config.env === 'development';
+    const allowedHosts = development ? [...config.delivery.allowedHosts, '127.0.0.1'] : config.delivery.allowedHosts;
+    const destinationGuard = createSsrfGuard({ allowedHosts, requireHttps: config.production });
 
-    const producer = roles.has('ingress') ? createKafkaProducer(kafka, config.kafka, config.ingress.producer) : undefined;
+    const producer = roles.has('ingress') ? eventLog.producer() : undefined;
     const healthChecks: Record<string, () => Promise<unknown>> = {
-      postgres: database.ping,
-      redis: coordination.ping,
-      ...(producer ? { kafka: producer.healthy } : {}),
+      [database.backend]: database.ping,
+      [coordination.backend === 'redis' ? 'redis' : 'coordination'] : coordination.ping,
+      ...(producer ? { [eventLog.backend === 'kafka' ? 'kafka' : 'eventLog']: producer.healthy } : {}),
     };
 
     if (roles.has('persist')) {
       const persist = createPersistConsumer({
-        consumer: createKafkaConsumer(kafka, config.kafka, log),
+        consumer: eventLog.consumer(),
         db: database.db,
         coordination,
         status,
@@ -123,21 +125,23 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
       shutdown.register('ingress-listener', () => closeServer(server));
     }
 
+    let devKey: Awaited<ReturnType<typeof devManagementKey>> | undefined;
     if (roles.has('graph')) {
+      if (config.management.apiKeys.length === 0) devKey = await devManagementKey(config.dataDir);
+      const apiKeys = devKey ? [devKey.key] : config.management.apiKeys;
       const live = createLiveFeed({ coordination, db: database.db, log });
       await live.start();
       shutdown.register('live-feed', live.stop);
-      const lagReader = createKafkaLagReader(kafka, config.kafka);
-      shutdown.register('kafka-lag-reader', lagReader.close);
       const management = createManagementServer({
         db: database.db,
         log: log.child({ component: 'graph' }),
-        apiKeys: config.management.apiKeys,
+        apiKeys,
+        ...(config.production ? {} : { sink: createDeliverySink(database.db) }),
         integrations,
         destinationGuard,
         status,
         live,
-        consumerLag: lagReader.lag,
+        consumerLag: eventLog.lag,
         settings: { retryCooldownMs: config.delivery.retryCooldownMs, replayMaxEvents: config.management.replayMaxEvents },
         production: config.production,
         healthChecks,
@@ -147,6 +151,13 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
         await management.close();
         await closeServer(management.server);
       });
+    }
+    if (development && running.ingressUrl && running.managementUrl) {
+      const demo = await ensureDemoIntegration(database.db, {
+        dataDir: config.dataDir,
+        sinkUrl: `${running.managementUrl}/api/v1/internal/delivery-sink/${DEMO_PROVIDER}`,
+      });
+      process.stdout.write(`${welcomeBanner({ ingressUrl: running.ingressUrl, managementUrl: running.managementUrl, key: devKey, demo })}\n`);
     }
   } catch (error) {
     await shutdown.run();

@@ -55,12 +55,14 @@ const envSchema = z.object({
   MANAGEMENT_PORT: port(8081),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
 
-  DATABASE_URL: urlWithProtocol(['postgres:', 'postgresql:']),
+  HOOKGATE_DATA_DIR: z.string().min(1).default('.hookgate'),
+  HOOKGATE_ALLOW_EMBEDDED_IN_PRODUCTION: z.enum(['true', 'false']).default('false'),
+  DATABASE_URL: urlWithProtocol(['postgres:', 'postgresql:']).optional(),
   DATABASE_POOL_SIZE: positiveInt(10),
-  REDIS_URL: urlWithProtocol(['redis:', 'rediss:']),
+  REDIS_URL: urlWithProtocol(['redis:', 'rediss:']).optional(),
   REDIS_KEY_PREFIX: z.string().default('hookgate:'),
   KAFKA_BROKERS: commaList.refine(
-    (brokers) => brokers.length > 0 && brokers.every((broker) => /^[^\s:]+:\d{1,5}$/.test(broker)),
+    (brokers) => brokers.every((broker) => /^[^\s:]+:\d{1,5}$/.test(broker)),
     'must be a comma list of host:port',
   ),
   KAFKA_CLIENT_ID: z.string().min(1).default('hookgate'),
@@ -70,7 +72,7 @@ const envSchema = z.object({
   KAFKA_TOPIC_PARTITIONS: positiveInt(6),
 
   MANAGEMENT_API_KEY: commaList.refine(
-    (keys) => keys.length > 0 && keys.every((key) => key.length >= 16),
+    (keys) => keys.every((key) => key.length >= 16),
     'must hold one or more comma-separated keys of at least 16 characters',
   ),
   DELIVERY_ALLOWED_HOSTS: commaList.refine(
@@ -124,6 +126,7 @@ function toConfig(env: z.infer<typeof envSchema>) {
       },
     },
     management: { port: env.MANAGEMENT_PORT, apiKeys: env.MANAGEMENT_API_KEY, replayMaxEvents: env.REPLAY_MAX_EVENTS },
+    dataDir: env.HOOKGATE_DATA_DIR,
     database: { url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE },
     redis: { url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX },
     kafka: {
@@ -147,6 +150,30 @@ function toConfig(env: z.infer<typeof envSchema>) {
   };
 }
 
+/**
+ * Rules across variables, read from the raw environment so that they are reported together with
+ * every other problem (an object refinement would only run once everything else parsed).
+ */
+function crossVariableProblems(env: Record<string, string>): string[] {
+  const problems: string[] = [];
+  const production = env.NODE_ENV === 'production';
+  const embedded = ['DATABASE_URL', 'REDIS_URL', 'KAFKA_BROKERS'].filter((name) => !env[name]);
+  if (production && embedded.length > 0 && env.HOOKGATE_ALLOW_EMBEDDED_IN_PRODUCTION !== 'true') {
+    for (const name of embedded) {
+      problems.push(
+        `${name}: required in production (embedded backends are for development; set HOOKGATE_ALLOW_EMBEDDED_IN_PRODUCTION=true to override)`,
+      );
+    }
+  }
+  if (production && !env.MANAGEMENT_API_KEY) problems.push('MANAGEMENT_API_KEY: required in production');
+  const roles = (env.HOOKGATE_ROLE ?? 'all').split(',').map((role) => role.trim());
+  const has = (role: string) => roles.includes('all') || roles.includes(role);
+  if (!env.KAFKA_BROKERS && has('ingress') !== has('persist')) {
+    problems.push('HOOKGATE_ROLE: the embedded event log lives in one process: run ingress and persist together, or set KAFKA_BROKERS');
+  }
+  return problems;
+}
+
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
@@ -159,22 +186,20 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   // Empty strings count as unset, so `FOO=` in a shell behaves like no FOO at all.
   const env = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== undefined && value !== ''));
   const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((issue) => {
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((issue) => {
         const name = issue.path.join('.');
-        return issue.code === 'invalid_type' && env[name] === undefined
-          ? `${name}: required but not set`
-          : `${name}: ${issue.message}`;
-      }),
-    );
-  }
+        return issue.code === 'invalid_type' && env[name] === undefined ? `${name}: required but not set` : `${name}: ${issue.message}`;
+      });
+  problems.push(...crossVariableProblems(env as Record<string, string>));
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   return toConfig(parsed.data);
 }
 
-/** For tools that need only the database (`npm run db:migrate`). */
+/** For `npm run db:migrate`, which migrates a Postgres database (the embedded one migrates itself at start). */
 export function loadDatabaseUrl(source: Record<string, string | undefined> = process.env): string {
-  const parsed = envSchema.pick({ DATABASE_URL: true }).safeParse({ DATABASE_URL: source.DATABASE_URL || undefined });
+  const parsed = z.object({ DATABASE_URL: urlWithProtocol(['postgres:', 'postgresql:']) }).safeParse({ DATABASE_URL: source.DATABASE_URL || undefined });
   if (!parsed.success) throw new ConfigError([`DATABASE_URL: ${source.DATABASE_URL ? 'must be a postgres:// URL' : 'required but not set'}`]);
   return parsed.data.DATABASE_URL;
 }

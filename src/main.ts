@@ -1,38 +1,4 @@
-import { startApp } from './app.js';
-import { ConfigError, loadConfig } from './config.js';
-import { createLogger } from './log.js';
+import { runServer } from './run.js';
 
-// Wiring only: configuration, the app, and the signals that stop it.
-let config;
-try {
-  config = loadConfig();
-} catch (error) {
-  if (!(error instanceof ConfigError)) throw error;
-  process.stderr.write(`hookgate: ${error.message}\n`);
-  process.exit(1);
-}
-
-const log = createLogger({ level: config.logLevel });
-
-process.on('unhandledRejection', (reason) => {
-  log.error({ err: reason }, 'unhandled promise rejection');
-});
-
-try {
-  const app = await startApp(config, log);
-  let signalled = false;
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.on(signal, () => {
-      if (signalled) return;
-      signalled = true;
-      log.info({ signal }, 'shutting down');
-      app
-        .stop()
-        .then(() => process.exit(0))
-        .catch(() => process.exit(1));
-    });
-  }
-} catch (error) {
-  log.error({ err: error }, 'start-up failed');
-  process.exit(1);
-}
+// Wiring only: the one place the server reads its environment (STYLE.md §1).
+await runServer(process.env);

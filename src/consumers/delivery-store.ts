@@ -1,5 +1,5 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
-import type { Database } from '../db/client.js';
+import { rowsOf, type Database } from '../db/client.js';
 import { auditEntries, deliveries, deliveryAttempts, destinations, events } from '../db/schema.js';
 
 type DeliveryStatus = 'PENDING' | 'IN_FLIGHT' | 'RETRYING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
@@ -21,7 +21,7 @@ export interface ClaimedDelivery {
  * delivery waits while an earlier one for the same key is unfinished: one at a time, in order.
  */
 export async function claimDueDeliveries(db: Database, workerId: string, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
-  const rows = await db.execute<{
+  const result = await db.execute<{
     id: string;
     event_id: string;
     destination_id: string;
@@ -54,7 +54,15 @@ export async function claimDueDeliveries(db: Database, workerId: string, limit: 
     from due
     where d.id = due.id
     returning d.id, d.event_id, d.destination_id, d.integration_id, due.previous_status, d.attempt_count, d.trigger`);
-  return rows.map((row) => ({
+  return rowsOf<{
+    id: string;
+    event_id: string;
+    destination_id: string;
+    integration_id: string;
+    previous_status: DeliveryStatus;
+    attempt_count: number;
+    trigger: 'DISPATCH' | 'RETRY' | 'REPLAY';
+  }>(result).map((row) => ({
     id: row.id,
     eventId: row.event_id,
     destinationId: row.destination_id,

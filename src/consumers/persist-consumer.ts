@@ -86,7 +86,10 @@ export function createPersistConsumer(deps: PersistConsumerDeps) {
         await recordDeadLetters(deps.db, batch.undecodable);
       });
     }
-    const fresh = await unmarked(batch.records);
+    // A provider's quick retry can put one event in a batch twice; lock and store it once.
+    const byId = new Map<string, LoggedRecord>();
+    for (const item of batch.records) if (!byId.has(item.record.eventId)) byId.set(item.record.eventId, item);
+    const fresh = await unmarked([...byId.values()]);
     if (fresh.length === 0) return;
     const { todo, locked } = await lockOrWait(fresh, batch);
     try {

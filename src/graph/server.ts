@@ -13,11 +13,13 @@ import { errorEnvelope } from '../ingress/errors.js';
 import type { IntegrationDirectory } from '../ingress/integration-directory.js';
 import type { Logger } from '../log.js';
 import { createManagementKeys } from './auth.js';
+import { SINK_PATH, type createDeliverySink } from './delivery-sink.js';
 import type { GraphContext } from './context.js';
 import type { LiveFeed } from './live-feed.js';
 import { createLoaders } from './loaders.js';
 import { buildSchema } from './schema/index.js';
 
+type DeliverySink = ReturnType<typeof createDeliverySink>;
 type ServerContext = { req: IncomingMessage; res?: ServerResponse; requestId: string; actor: string };
 
 export interface ManagementServerOptions {
@@ -32,6 +34,8 @@ export interface ManagementServerOptions {
   settings: GraphContext['settings'];
   production: boolean;
   healthChecks: Record<string, () => Promise<unknown>>;
+  /** The built-in delivery sink; never given in production. */
+  sink?: DeliverySink;
 }
 
 export const API_KEY_HEADER = 'x-internal-api-key';
@@ -93,6 +97,21 @@ export function createManagementServer(options: ManagementServerOptions): { serv
         .then((report) => sendJson(res, report.status === 'ok' ? 200 : 503, report))
         .catch(() => sendError(res, 500, 'INTERNAL_ERROR', 'health check failed', requestId));
       return;
+    }
+    const sinkMatch = options.sink ? SINK_PATH.exec(path) : null;
+    if (sinkMatch && options.sink && req.method === 'POST') {
+      // Deliveries carry no management key (they never do): the sink checks their signature instead.
+      options.sink.receive(req, res, sinkMatch[1]!, requestId).catch((error: unknown) => {
+        log.error({ requestId, err: error }, 'delivery sink failed');
+        if (!res.headersSent) sendError(res, 500, 'INTERNAL_ERROR', 'unexpected error', requestId);
+      });
+      return;
+    }
+    if (sinkMatch && options.sink && req.method === 'GET') {
+      if (!keys.authenticate(req.headers[API_KEY_HEADER] as string | undefined)) {
+        return sendError(res, 401, 'UNAUTHORIZED', `missing or invalid ${API_KEY_HEADER}`, requestId);
+      }
+      return options.sink.list(res, sinkMatch[1]!);
     }
     if (path !== '/graphql') return sendError(res, 404, 'NOT_FOUND', 'no such route', requestId);
     // GraphiQL's page itself carries no data; every request it sends is authenticated like any other.

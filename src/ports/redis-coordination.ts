@@ -40,15 +40,18 @@ type RedisWithScripts = Redis & {
 };
 
 export function createRedisCoordination(options: { url: string; keyPrefix: string; log: Logger }): Coordination {
-  const connect = () =>
+  const connect = (queueWhileOffline: boolean) =>
     new Redis(options.url, {
       keyPrefix: options.keyPrefix,
-      // Fail fast while disconnected instead of queueing commands without bound; callers retry.
+      // Commands fail at once while Redis is away (no offline queue): every caller treats Redis as
+      // optional and falls back, so a queued command would only make webhooks wait for nothing.
+      // The subscriber keeps its queue: a subscription made while reconnecting must still happen.
+      enableOfflineQueue: queueWhileOffline,
       maxRetriesPerRequest: 1,
       connectTimeout: 2000,
       retryStrategy: (times) => Math.min(times * 100, 2000),
     });
-  const redis = connect() as RedisWithScripts;
+  const redis = connect(false) as RedisWithScripts;
   redis.defineCommand('gcra', { numberOfKeys: 1, lua: GCRA_SCRIPT });
   // Pub/sub needs a connection of its own; it is opened on first subscribe.
   let subscriber: Redis | undefined;
@@ -110,10 +113,17 @@ export function createRedisCoordination(options: { url: string; keyPrefix: strin
     async subscribe(channel, handler) {
       const fullChannel = `${options.keyPrefix}${channel}`;
       if (!subscriber) {
-        subscriber = connect();
+        subscriber = connect(true);
         logErrors(subscriber, 'subscriber');
         subscriber.on('message', (from: string, message: string) => {
-          for (const listener of handlers.get(from) ?? []) listener(message);
+          for (const listener of handlers.get(from) ?? []) {
+            // One failing subscriber must not cost the others their message.
+            try {
+              listener(message);
+            } catch (error) {
+              options.log.error({ channel: from, err: error }, 'a subscriber failed on a message');
+            }
+          }
         });
       }
       let set = handlers.get(fullChannel);

@@ -24,19 +24,50 @@ describe('loadConfig', () => {
   it('reports every problem at once', () => {
     let error: unknown;
     try {
-      loadConfig({ INGRESS_PORT: 'eighty', MANAGEMENT_API_KEY: 'short', KAFKA_BROKERS: 'nohostport', HOOKGATE_ROLE: 'ingress,cook' });
+      loadConfig({
+        NODE_ENV: 'production',
+        INGRESS_PORT: 'eighty',
+        MANAGEMENT_API_KEY: 'short',
+        KAFKA_BROKERS: 'nohostport',
+        HOOKGATE_ROLE: 'ingress,cook',
+      });
     } catch (caught) {
       error = caught;
     }
     expect(error).toBeInstanceOf(ConfigError);
     const problems = (error as ConfigError).problems.join('\n');
-    expect(problems).toContain('DATABASE_URL: required but not set');
-    expect(problems).toContain('REDIS_URL: required but not set');
+    expect(problems).toContain('DATABASE_URL: required in production');
+    expect(problems).toContain('REDIS_URL: required in production');
     expect(problems).toContain('INGRESS_PORT');
     expect(problems).toContain('MANAGEMENT_API_KEY');
     expect(problems).toContain('KAFKA_BROKERS');
     expect(problems).toContain('HOOKGATE_ROLE');
-    expect((error as ConfigError).problems).toHaveLength(6);
+  });
+
+  it('runs on embedded backends when no service is configured, outside production', () => {
+    const config = loadConfig({});
+    expect(config.database.url).toBeUndefined();
+    expect(config.redis.url).toBeUndefined();
+    expect(config.kafka.brokers).toEqual([]);
+    expect(config.management.apiKeys).toEqual([]);
+    expect(config.dataDir).toBe('.hookgate');
+  });
+
+  it('refuses embedded backends in production unless explicitly allowed', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production', MANAGEMENT_API_KEY: 'a-management-key-of-some-length' })).toThrow(
+      /DATABASE_URL: required in production/,
+    );
+    const allowed = loadConfig({
+      NODE_ENV: 'production',
+      MANAGEMENT_API_KEY: 'a-management-key-of-some-length',
+      HOOKGATE_ALLOW_EMBEDDED_IN_PRODUCTION: 'true',
+    });
+    expect(allowed.production).toBe(true);
+  });
+
+  it('refuses to split ingress and persist across processes without Kafka', () => {
+    expect(() => loadConfig({ HOOKGATE_ROLE: 'ingress,graph' })).toThrow(/embedded event log/);
+    expect(loadConfig({ ...valid, HOOKGATE_ROLE: 'ingress,graph' }).roles).toEqual(['ingress', 'graph']);
   });
 
   it('accepts several management keys for rotation', () => {

@@ -1,0 +1,145 @@
+import type { Logger } from '../log.js';
+import type { Coordination, MessageHandler } from './coordination.js';
+
+/**
+ * The embedded coordination adapter (DESIGN.md §4): markers, locks, rate-limit buckets and
+ * pub/sub for one process, in memory. It follows the Redis adapter's semantics so the same
+ * contract suite passes against both; what it cannot give is sharing between processes.
+ */
+export interface MemoryCoordinationOptions {
+  /** The clock, in milliseconds; tests pass their own. */
+  now?: () => number;
+  /** How often expired entries are swept; reads also ignore them, so this only bounds memory. */
+  sweepIntervalMs?: number;
+  /** Where a subscriber's exception is reported (it never reaches the publisher). */
+  log?: Logger;
+}
+
+interface Lock {
+  owner: string;
+  expiresAt: number;
+}
+
+interface Bucket {
+  /** GCRA's "theoretical arrival time" of the next request. */
+  tat: number;
+  expiresAt: number;
+}
+
+interface Subscription {
+  handler: MessageHandler;
+  active: boolean;
+}
+
+export function createMemoryCoordination(options: MemoryCoordinationOptions = {}): Coordination {
+  const now = options.now ?? Date.now;
+  const markers = new Map<string, number>();
+  const locks = new Map<string, Lock>();
+  const buckets = new Map<string, Bucket>();
+  const channels = new Map<string, Set<Subscription>>();
+  let closed = false;
+
+  const live = (expiresAt: number | undefined, at: number) => expiresAt !== undefined && expiresAt > at;
+
+  const sweep = () => {
+    const at = now();
+    for (const [id, expiresAt] of markers) if (!live(expiresAt, at)) markers.delete(id);
+    for (const [id, lock] of locks) if (!live(lock.expiresAt, at)) locks.delete(id);
+    for (const [key, bucket] of buckets) if (!live(bucket.expiresAt, at)) buckets.delete(key);
+  };
+  const sweeper = setInterval(sweep, options.sweepIntervalMs ?? 30_000);
+  // The sweep only frees memory; it must not keep the process alive.
+  sweeper.unref();
+
+  // Like a closed Redis connection: a caller that outlives close() hears about it.
+  const ensureOpen = () => {
+    if (closed) throw new Error('memory coordination is closed');
+  };
+
+  const deliver = (subscription: Subscription, message: string) => {
+    if (!subscription.active) return;
+    try {
+      subscription.handler(message);
+    } catch (error) {
+      options.log?.warn({ component: 'memory-coordination', err: (error as Error).message }, 'subscriber failed on a message');
+    }
+  };
+
+  return {
+    async ping() {
+      ensureOpen();
+    },
+    async markersExist(ids) {
+      ensureOpen();
+      const at = now();
+      return ids.map((id) => live(markers.get(id), at));
+    },
+    async setMarkers(ids, ttlSeconds) {
+      ensureOpen();
+      const expiresAt = now() + ttlSeconds * 1000;
+      for (const id of ids) markers.set(id, expiresAt);
+    },
+    async acquireLocks(ids, owner, ttlMs) {
+      ensureOpen();
+      const at = now();
+      // SET NX: a held lock is refused even to its own owner, as in Redis.
+      return ids.map((id) => {
+        if (live(locks.get(id)?.expiresAt, at)) return false;
+        locks.set(id, { owner, expiresAt: at + ttlMs });
+        return true;
+      });
+    },
+    async releaseLocks(ids, owner) {
+      ensureOpen();
+      const at = now();
+      for (const id of ids) {
+        const lock = locks.get(id);
+        if (lock && lock.owner === owner && live(lock.expiresAt, at)) locks.delete(id);
+      }
+    },
+    async consumeRateLimit(key, limit, periodMs) {
+      ensureOpen();
+      // The same GCRA as the Redis script: emission interval periodMs/limit, tolerance periodMs.
+      const at = now();
+      const interval = periodMs / limit;
+      const stored = buckets.get(key);
+      const tat = stored && live(stored.expiresAt, at) ? Math.max(stored.tat, at) : at;
+      const nextTat = tat + interval;
+      const allowedAt = nextTat - periodMs;
+      if (allowedAt > at) return { allowed: false, retryAfterMs: Math.ceil(allowedAt - at) };
+      buckets.set(key, { tat: nextTat, expiresAt: at + Math.ceil(nextTat - at) });
+      return { allowed: true, retryAfterMs: 0 };
+    },
+    async publish(channel, message) {
+      ensureOpen();
+      // Handlers run later, never on the publisher's stack, and in publish order (microtasks are FIFO).
+      for (const subscription of channels.get(channel) ?? []) queueMicrotask(() => deliver(subscription, message));
+    },
+    async subscribe(channel, handler) {
+      ensureOpen();
+      const subscription: Subscription = { handler, active: true };
+      let set = channels.get(channel);
+      if (!set) {
+        set = new Set();
+        channels.set(channel, set);
+      }
+      set.add(subscription);
+      return async () => {
+        // Also drops messages published before but not yet delivered.
+        subscription.active = false;
+        const current = channels.get(channel);
+        current?.delete(subscription);
+        if (current?.size === 0) channels.delete(channel);
+      };
+    },
+    async close() {
+      closed = true;
+      clearInterval(sweeper);
+      for (const set of channels.values()) for (const subscription of set) subscription.active = false;
+      channels.clear();
+      markers.clear();
+      locks.clear();
+      buckets.clear();
+    },
+  };
+}

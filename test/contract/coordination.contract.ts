@@ -1,0 +1,173 @@
+import { randomUUID } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Coordination } from '../../src/ports/coordination.js';
+import { eventually } from './eventually.js';
+
+export interface CoordinationUnderTest {
+  coordination: Coordination;
+  cleanup(): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const unique = (what: string) => `${what}-${randomUUID()}`;
+
+/** The behaviour every coordination adapter owes its callers (DESIGN.md §4), whichever backs it. */
+export function coordinationContract(name: string, make: () => Promise<CoordinationUnderTest>): void {
+  describe(`coordination contract: ${name}`, () => {
+    let subject: CoordinationUnderTest;
+    let coordination: Coordination;
+
+    beforeEach(async () => {
+      subject = await make();
+      coordination = subject.coordination;
+    });
+    afterEach(async () => {
+      await subject.cleanup();
+    });
+
+    it('answers a ping', async () => {
+      await expect(coordination.ping()).resolves.toBeUndefined();
+    });
+
+    describe('markers', () => {
+      it('reports set markers as existing and others as absent, in order', async () => {
+        const [a, b, c] = [unique('a'), unique('b'), unique('c')];
+        await coordination.setMarkers([a, b], 60);
+        expect(await coordination.markersExist([a, c, b])).toEqual([true, false, true]);
+        expect(await coordination.markersExist([])).toEqual([]);
+        await coordination.setMarkers([], 60);
+      });
+
+      it('forgets a marker once its time to live has passed', async () => {
+        const [short, long] = [unique('short'), unique('long')];
+        await coordination.setMarkers([short], 1);
+        await coordination.setMarkers([long], 60);
+        expect(await coordination.markersExist([short, long])).toEqual([true, true]);
+        await sleep(1200);
+        expect(await coordination.markersExist([short, long])).toEqual([false, true]);
+      });
+    });
+
+    describe('locks', () => {
+      it('grants a free lock and refuses a held one, to another owner and to its own', async () => {
+        const [x, y, z] = [unique('x'), unique('y'), unique('z')];
+        expect(await coordination.acquireLocks([x, y], 'owner-a', 10_000)).toEqual([true, true]);
+        expect(await coordination.acquireLocks([x, z], 'owner-b', 10_000)).toEqual([false, true]);
+        expect(await coordination.acquireLocks([y], 'owner-a', 10_000)).toEqual([false]);
+        expect(await coordination.acquireLocks([], 'owner-a', 10_000)).toEqual([]);
+      });
+
+      it("releases only the owner's locks and leaves other owners' locks held", async () => {
+        const [mine, theirs] = [unique('mine'), unique('theirs')];
+        await coordination.acquireLocks([mine], 'owner-a', 10_000);
+        await coordination.acquireLocks([theirs], 'owner-b', 10_000);
+        await coordination.releaseLocks([mine, theirs], 'owner-a');
+        expect(await coordination.acquireLocks([mine, theirs], 'owner-c', 10_000)).toEqual([true, false]);
+        await coordination.releaseLocks([], 'owner-a');
+      });
+
+      it('lets a lock expire, and the late release of its first owner leaves the new owner holding it', async () => {
+        const id = unique('expiring');
+        expect(await coordination.acquireLocks([id], 'owner-a', 300)).toEqual([true]);
+        await sleep(450);
+        expect(await coordination.acquireLocks([id], 'owner-b', 10_000)).toEqual([true]);
+        await coordination.releaseLocks([id], 'owner-a');
+        expect(await coordination.acquireLocks([id], 'owner-c', 10_000)).toEqual([false]);
+      });
+    });
+
+    describe('rate limits', () => {
+      it('allows a burst up to the limit, then refuses with the time until the next slot', async () => {
+        const key = unique('bucket');
+        const decisions = [];
+        for (let i = 0; i < 4; i++) decisions.push(await coordination.consumeRateLimit(key, 3, 60_000));
+        expect(decisions.slice(0, 3)).toEqual([
+          { allowed: true, retryAfterMs: 0 },
+          { allowed: true, retryAfterMs: 0 },
+          { allowed: true, retryAfterMs: 0 },
+        ]);
+        expect(decisions[3]!.allowed).toBe(false);
+        // One slot frees every periodMs / limit = 20 s.
+        expect(decisions[3]!.retryAfterMs).toBeGreaterThan(0);
+        expect(decisions[3]!.retryAfterMs).toBeLessThanOrEqual(20_000);
+      });
+
+      it('keeps buckets of different keys independent', async () => {
+        const [first, second] = [unique('first'), unique('second')];
+        for (let i = 0; i < 3; i++) await coordination.consumeRateLimit(first, 3, 60_000);
+        expect((await coordination.consumeRateLimit(first, 3, 60_000)).allowed).toBe(false);
+        expect(await coordination.consumeRateLimit(second, 3, 60_000)).toEqual({ allowed: true, retryAfterMs: 0 });
+      });
+
+      it('refills the bucket once the period has passed', async () => {
+        const key = unique('small');
+        expect((await coordination.consumeRateLimit(key, 2, 300)).allowed).toBe(true);
+        expect((await coordination.consumeRateLimit(key, 2, 300)).allowed).toBe(true);
+        const refused = await coordination.consumeRateLimit(key, 2, 300);
+        expect(refused.allowed).toBe(false);
+        expect(refused.retryAfterMs).toBeGreaterThan(0);
+        expect(refused.retryAfterMs).toBeLessThanOrEqual(150);
+        await sleep(350);
+        expect((await coordination.consumeRateLimit(key, 2, 300)).allowed).toBe(true);
+        expect((await coordination.consumeRateLimit(key, 2, 300)).allowed).toBe(true);
+        expect((await coordination.consumeRateLimit(key, 2, 300)).allowed).toBe(false);
+      });
+    });
+
+    describe('publish and subscribe', () => {
+      it('delivers messages to a subscriber in publish order', async () => {
+        const channel = unique('ordered');
+        const received: string[] = [];
+        await coordination.subscribe(channel, (message) => received.push(message));
+        const sent = Array.from({ length: 20 }, (_, i) => `message-${i}`);
+        for (const message of sent) await coordination.publish(channel, message);
+        await eventually(() => (received.length >= sent.length ? true : undefined), 5000);
+        expect(received).toEqual(sent);
+      });
+
+      it('delivers each message to every subscriber of the channel', async () => {
+        const channel = unique('fan-out');
+        const first: string[] = [];
+        const second: string[] = [];
+        await coordination.subscribe(channel, (message) => first.push(message));
+        await coordination.subscribe(channel, (message) => second.push(message));
+        await coordination.publish(channel, 'hello');
+        await eventually(() => (first.length === 1 && second.length === 1 ? true : undefined), 5000);
+        expect([first, second]).toEqual([['hello'], ['hello']]);
+      });
+
+      it('stops delivering to a subscriber that unsubscribed, and keeps delivering to the others', async () => {
+        const channel = unique('leaving');
+        const leaving: string[] = [];
+        const staying: string[] = [];
+        const unsubscribe = await coordination.subscribe(channel, (message) => leaving.push(message));
+        await coordination.subscribe(channel, (message) => staying.push(message));
+        await coordination.publish(channel, 'before');
+        await eventually(() => (leaving.length === 1 && staying.length === 1 ? true : undefined), 5000);
+        await unsubscribe();
+        await coordination.publish(channel, 'after');
+        await eventually(() => (staying.length === 2 ? true : undefined), 5000);
+        await sleep(100);
+        expect(leaving).toEqual(['before']);
+        expect(staying).toEqual(['before', 'after']);
+      });
+
+      it('keeps channels apart', async () => {
+        const [quiet, busy] = [unique('quiet'), unique('busy')];
+        const onQuiet: string[] = [];
+        const onBusy: string[] = [];
+        await coordination.subscribe(quiet, (message) => onQuiet.push(message));
+        await coordination.subscribe(busy, (message) => onBusy.push(message));
+        await coordination.publish(busy, 'for busy');
+        await eventually(() => (onBusy.length === 1 ? true : undefined), 5000);
+        await sleep(100);
+        expect(onQuiet).toEqual([]);
+        expect(onBusy).toEqual(['for busy']);
+      });
+
+      it('publishes to a channel nobody listens to without error', async () => {
+        await expect(coordination.publish(unique('nobody'), 'into the void')).resolves.toBeUndefined();
+      });
+    });
+  });
+}
