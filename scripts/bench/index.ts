@@ -7,6 +7,10 @@ const BENCHES: Record<string, { about: string; run: () => Promise<void> }> = {
     about: 'the ingress role (verify, rate-limit, produce to Kafka) against a bare node:http server',
     run: async () => (await import('./ingress.js')).runIngressBench(),
   },
+  graph: {
+    about: 'events(first: 50) over a million events, and 1,000-subscriber fan-out against a bare ws broadcast',
+    run: async () => (await import('./graph.js')).runGraphBench(),
+  },
 };
 
 function usage(): string {

@@ -7,6 +7,8 @@ export interface IngressReport {
   bench: 'ingress';
   runId: string;
   date: string;
+  /** The commit measured, `+changes` when src/ differed from it; `unknown` outside a git checkout. */
+  commit: string;
   command: string;
   load: { connections: number; warmupSeconds: number; durationSeconds: number; bodyBytes: number; path: string };
   machine: MachineInfo;
@@ -134,7 +136,7 @@ export function formatMarkdown(report: IngressReport): string {
   const table = rows(report).map(([name, bare, hookgate]) => `| ${name} | ${bare} | ${hookgate} |`);
   const profile = report.cpuProfile.hookgate;
   return [
-    `### Run ${report.runId} (${report.date})`,
+    `### Run ${report.runId} (${report.date}, commit ${report.commit})`,
     '',
     `\`${report.command}\` — ${report.load.connections} connections, ${report.load.warmupSeconds} s warm-up, ${report.load.durationSeconds} s measured, ~${report.load.bodyBytes} B bodies, each signed, each with a unique id.`,
     '',

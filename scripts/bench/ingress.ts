@@ -1,10 +1,12 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createDatabase } from '../../src/db/client.js';
+import { drizzle } from 'drizzle-orm/postgres-js';
+import postgres from 'postgres';
 import { integrations } from '../../src/db/schema.js';
 import { baseChildEnv, loadSettings, requireServices, type ServiceUrls } from './bench-env.js';
 import { createBenchDatabase, postgresVersion } from './bench-database.js';
@@ -34,14 +36,14 @@ function newRunId(): string {
 }
 
 async function insertAcmeIntegration(databaseUrl: string, secret: string): Promise<void> {
-  const database = createDatabase({ url: databaseUrl, poolSize: 1 });
+  const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
   try {
     // A limit no load here can reach: the limiter still makes its Redis round trip per request.
-    await database.db
+    await drizzle(sql)
       .insert(integrations)
       .values({ provider: 'acme', name: 'Acme (bench)', scheme: 'HMAC_SHA256', secret, rateLimitPerMinute: 100_000_000 });
   } finally {
-    await database.close();
+    await sql.end({ timeout: 5 });
   }
 }
 
@@ -53,6 +55,15 @@ async function serviceProcesses(services: ServiceUrls): Promise<Record<string, n
   const redis = await redisServerPid(services.redisUrl).catch(() => null);
   if (redis !== null) found['Redis'] = [redis];
   return found;
+}
+
+function describeCommit(): string {
+  try {
+    const git = (...args: string[]) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', timeout: 5_000, stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--', 'src') ? '+changes' : ''}`;
+  } catch {
+    return 'unknown';
+  }
 }
 
 async function describeMachine(services: ServiceUrls): Promise<MachineInfo> {
@@ -194,6 +205,7 @@ export async function runIngressBench(): Promise<void> {
       bench: 'ingress',
       runId,
       date: new Date().toISOString(),
+      commit: describeCommit(),
       command: `${overrides}npm run bench -- ingress`,
       load: { ...load, bodyBytes: requests.bodyBytes, path: WEBHOOK_PATH },
       machine,
