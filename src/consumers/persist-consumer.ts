@@ -95,6 +95,8 @@ export function createPersistConsumer(deps: PersistConsumerDeps) {
     try {
       const result = await withRetries('persisting a batch', batch, () => persistBatch(deps.db, todo));
       log.debug({ inserted: result.inserted.length, duplicates: result.duplicates.length }, 'batch persisted');
+      // A long batch must not cost the consumer its group membership before the offsets commit.
+      await batch.heartbeat().catch(() => {});
       if (result.deliveriesCreated > 0) await deps.status.wakeDeliveryWorkers();
       const inserted = new Set(result.inserted);
       await deps.status.eventsReceived(
