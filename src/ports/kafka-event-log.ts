@@ -173,6 +173,9 @@ export function createKafkaConsumer(
       await consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
+        // Batches of different partitions are stored side by side (each in its own transaction);
+        // one partition's batches still go one after another, so per-key order holds.
+        partitionsConsumedConcurrently: Math.min(4, settings.partitions),
         eachBatch: async ({ batch, heartbeat, resolveOffset, isRunning, isStale }) => {
           if (batch.messages.length === 0 || !isRunning() || isStale()) return;
           const records: LoggedRecord[] = [];
