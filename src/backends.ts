@@ -36,6 +36,9 @@ export async function openBackends(config: Config, log: Logger): Promise<Backend
     ? { ...createRedisCoordination({ url: config.redis.url, keyPrefix: config.redis.keyPrefix, log }), backend: 'redis' as const }
     : { ...createMemoryCoordination(), backend: 'memory' as const };
 
+  // Wait (briefly) for Redis before serving, so the first webhooks find their rate limits and markers.
+  await coordination.ping().catch((error: Error) => log.warn({ err: error.message }, 'redis not reachable at start; running without it until it is'));
+
   let eventLog: Backends['eventLog'];
   if (config.kafka.brokers.length > 0) {
     const kafka = createKafkaClient(config.kafka, log);

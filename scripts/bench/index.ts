@@ -7,6 +7,14 @@ const BENCHES: Record<string, { about: string; run: () => Promise<void> }> = {
     about: 'the ingress role (verify, rate-limit, produce to Kafka) against a bare node:http server',
     run: async () => (await import('./ingress.js')).runIngressBench(),
   },
+  persist: {
+    about: 'drains a topic pre-filled with 100,000 webhooks into Postgres against a raw postgres.js batched INSERT',
+    run: async () => (await import('./persist.js')).runPersistBench(),
+  },
+  delivery: {
+    about: 'deliveries per second to a local receiver against a raw node:http loop posting the same signed bodies',
+    run: async () => (await import('./delivery.js')).runDeliveryBench(),
+  },
   graph: {
     about: 'events(first: 50) over a million events, and 1,000-subscriber fan-out against a bare ws broadcast',
     run: async () => (await import('./graph.js')).runGraphBench(),

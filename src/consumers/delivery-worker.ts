@@ -153,7 +153,8 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps) {
             .finally(() => {
               active -= 1;
               running.delete(task);
-              schedulePump();
+              // Refill in batches: one claim for half the slots, not one claim per finished attempt.
+              if (active <= settings.concurrency / 2) schedulePump();
             });
           running.add(task);
         }

@@ -47,6 +47,8 @@ export function createRedisCoordination(options: { url: string; keyPrefix: strin
       // optional and falls back, so a queued command would only make webhooks wait for nothing.
       // The subscriber keeps its queue: a subscription made while reconnecting must still happen.
       enableOfflineQueue: queueWhileOffline,
+      // Commands issued in the same tick (a burst of webhooks' rate-limit checks) share one write.
+      enableAutoPipelining: true,
       maxRetriesPerRequest: 1,
       connectTimeout: 2000,
       retryStrategy: (times) => Math.min(times * 100, 2000),
@@ -74,6 +76,18 @@ export function createRedisCoordination(options: { url: string; keyPrefix: strin
 
   return {
     async ping() {
+      // Commands fail fast while disconnected; a ping right after start-up waits for the first connection.
+      if (redis.status === 'connecting' || redis.status === 'connect' || redis.status === 'wait') {
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            clearTimeout(timer);
+            redis.off('ready', done);
+            resolve();
+          };
+          const timer = setTimeout(done, 2000);
+          redis.once('ready', done);
+        });
+      }
       await redis.ping();
     },
     async markersExist(ids) {
