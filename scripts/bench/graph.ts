@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -22,6 +22,7 @@ const QUERIES = Number(process.env.BENCH_GRAPH_QUERIES ?? 400);
 const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 1000);
 const BURST = Number(process.env.BENCH_BURST ?? 20);
 const API_KEY = randomBytes(24).toString('hex');
+const SENTINEL = '00000000-0000-4000-8000-00000000aaaa';
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
@@ -95,7 +96,7 @@ async function fanOut(
     closers.push(
       await connect((message) => {
         const now = Date.now();
-        if (message.deliveryId === 'sentinel') sentinelsSeen += 1;
+        if (message.deliveryId === SENTINEL) sentinelsSeen += 1;
         else arrivals.set(message.deliveryId, [...(arrivals.get(message.deliveryId) ?? []), now]);
       }),
     );
@@ -104,14 +105,14 @@ async function fanOut(
   const deadline = Date.now() + 60_000;
   while (sentinelsSeen < count && Date.now() < deadline) {
     sentinelsSeen = 0;
-    await publish(statusMessage('sentinel', new Date()));
+    await publish(statusMessage(SENTINEL, new Date()));
     await sleep(500);
   }
   if (sentinelsSeen < count) throw new Error(`only ${sentinelsSeen} of ${count} subscribers became live`);
   await sleep(500);
   const published = new Map<string, number>();
   for (let i = 0; i < BURST; i++) {
-    const id = `burst-${i}`;
+    const id = randomUUID();
     const at = new Date();
     published.set(id, at.getTime());
     await publish(statusMessage(id, at));
@@ -190,6 +191,7 @@ export async function runGraphBench(): Promise<void> {
 
     process.stderr.write(`graph bench: ${SUBSCRIBERS} graphql-ws subscribers\n`);
     const channel = `${prefix}delivery.status`;
+    let reportedError = false;
     const publish = async (message: string) => void (await redis.publish(channel, message));
     const graphqlWs = await fanOut(
       SUBSCRIBERS,
@@ -197,7 +199,17 @@ export async function runGraphBench(): Promise<void> {
         const client: Client = createClient({ url: url.replace('http', 'ws'), webSocketImpl: WebSocket, connectionParams: { 'x-internal-api-key': API_KEY }, lazy: false, retryAttempts: 0 });
         client.subscribe<{ deliveryStatusChanged: { deliveryId: string; at: string } }>(
           { query: 'subscription { deliveryStatusChanged { deliveryId status at } }' },
-          { next: (value) => onMessage(value.data!.deliveryStatusChanged), error: () => {}, complete: () => {} },
+          {
+            next: (value) => {
+              if (value.data) onMessage(value.data.deliveryStatusChanged);
+              else if (!reportedError) {
+                reportedError = true;
+                process.stderr.write(`subscription error: ${JSON.stringify(value.errors)}\n`);
+              }
+            },
+            error: () => {},
+            complete: () => {},
+          },
         );
         return () => client.dispose() as Promise<void>;
       },

@@ -13,6 +13,8 @@ import { eventColumns, type EventSummary } from './event-columns.js';
  * pub/sub to each subscriber. A thousand dashboards cost one Redis subscription, and the rows they
  * all select are loaded once per change, not once per subscriber.
  */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 export function createLiveFeed(deps: { coordination: Pick<Coordination, 'subscribe'>; db: Database; log: Logger }) {
   const pubsub = createPubSub<{ deliveryStatus: [DeliveryStatusChange]; eventReceived: [EventReceivedNotice] }>();
   const unsubscribers: (() => Promise<void>)[] = [];
@@ -60,6 +62,7 @@ export function createLiveFeed(deps: { coordination: Pick<Coordination, 'subscri
       return pipe(pubsub.subscribe('eventReceived'), filter(match));
     },
     delivery(change: DeliveryStatusChange): Promise<Delivery | null> {
+      if (!UUID.test(change.deliveryId)) return Promise.resolve(null);
       return shared(`delivery:${change.deliveryId}:${change.status}:${change.at}`, async () => {
         const [row] = await deps.db.select().from(deliveries).where(inArray(deliveries.id, [change.deliveryId]));
         return row ?? null;

@@ -1,16 +1,14 @@
 import { z } from 'zod';
 import type { DeliveryStatusChange, EventReceivedNotice } from '../../consumers/status-events.js';
-import type { Delivery } from '../../db/schema.js';
 import { builder } from '../builder.js';
 import { badUserInput } from '../errors.js';
 import { DELIVERY_STATUSES, DeliveryRef, DeliveryStatusEnum } from './delivery.js';
 import { EventRef } from './event.js';
 
-type StatusChangePayload = DeliveryStatusChange & { delivery: Delivery | null };
-
-const DeliveryStatusChangeRef = builder.objectRef<StatusChangePayload>('DeliveryStatusChange').implement({
+const DeliveryStatusChangeRef = builder.objectRef<DeliveryStatusChange>('DeliveryStatusChange').implement({
   fields: (t) => ({
-    delivery: t.field({ type: DeliveryRef, nullable: true, resolve: (change) => change.delivery }),
+    // Loaded only when selected, and once per change for every subscriber that selects it.
+    delivery: t.field({ type: DeliveryRef, nullable: true, resolve: (change, _args, ctx) => ctx.live.delivery(change) }),
     deliveryId: t.exposeID('deliveryId'),
     eventId: t.exposeID('eventId'),
     integrationId: t.exposeID('integrationId'),
@@ -44,7 +42,7 @@ builder.subscriptionField('deliveryStatusChanged', (t) =>
           (!filter.status || change.status === filter.status),
       );
     },
-    resolve: async (change: DeliveryStatusChange, _args, ctx) => ({ ...change, delivery: await ctx.live.delivery(change) }),
+    resolve: (change: DeliveryStatusChange) => change,
   }),
 );
 
