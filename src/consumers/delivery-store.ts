@@ -14,6 +14,16 @@ export interface ClaimedDelivery {
   trigger: 'DISPATCH' | 'RETRY' | 'REPLAY';
 }
 
+interface ClaimRow extends Record<string, unknown> {
+  id: string;
+  event_id: string;
+  destination_id: string;
+  integration_id: string;
+  previous_status: DeliveryStatus;
+  attempt_count: number;
+  trigger: 'DISPATCH' | 'RETRY' | 'REPLAY';
+}
+
 /**
  * Claims up to `limit` due deliveries for `workerId` until the lease ends. SKIP LOCKED lets any
  * number of workers claim side by side without waiting on each other; an IN_FLIGHT delivery whose
@@ -21,15 +31,7 @@ export interface ClaimedDelivery {
  * delivery waits while an earlier one for the same key is unfinished: one at a time, in order.
  */
 export async function claimDueDeliveries(db: Database, workerId: string, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
-  const result = await db.execute<{
-    id: string;
-    event_id: string;
-    destination_id: string;
-    integration_id: string;
-    previous_status: DeliveryStatus;
-    attempt_count: number;
-    trigger: 'DISPATCH' | 'RETRY' | 'REPLAY';
-  }>(sql`
+  const result = await db.execute<ClaimRow>(sql`
     with due as (
       select d.id, d.status as previous_status
       from deliveries d
@@ -54,15 +56,7 @@ export async function claimDueDeliveries(db: Database, workerId: string, limit: 
     from due
     where d.id = due.id
     returning d.id, d.event_id, d.destination_id, d.integration_id, due.previous_status, d.attempt_count, d.trigger`);
-  return rowsOf<{
-    id: string;
-    event_id: string;
-    destination_id: string;
-    integration_id: string;
-    previous_status: DeliveryStatus;
-    attempt_count: number;
-    trigger: 'DISPATCH' | 'RETRY' | 'REPLAY';
-  }>(result).map((row) => ({
+  return rowsOf<ClaimRow>(result).map((row) => ({
     id: row.id,
     eventId: row.event_id,
     destinationId: row.destination_id,

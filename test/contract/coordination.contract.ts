@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Coordination } from '../../src/ports/coordination.js';
-import { eventually } from './eventually.js';
+import { eventually } from '../helpers/eventually.js';
 
 export interface CoordinationUnderTest {
   coordination: Coordination;

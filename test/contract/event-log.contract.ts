@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EventLogBatch, EventLogConsumer, EventLogProducer, IngressRecord, LoggedRecord, UndecodableMessage } from '../../src/ports/event-log.js';
 import { partitionKeyOf } from '../../src/ports/event-log.js';
 import { javaPartitionFor } from '../helpers/providers.js';
-import { eventually } from './eventually.js';
+import { eventually } from '../helpers/eventually.js';
 
 export interface EventLogUnderTest {
   /** Not started yet: the suite starts both. */

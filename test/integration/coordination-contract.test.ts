@@ -4,7 +4,7 @@ import { silentLogger } from '../../src/log.js';
 import { createMemoryCoordination } from '../../src/ports/memory-coordination.js';
 import { createRedisCoordination } from '../../src/ports/redis-coordination.js';
 import { coordinationContract } from '../contract/coordination.contract.js';
-import { eventually } from '../contract/eventually.js';
+import { eventually } from '../helpers/eventually.js';
 import { describeWithServices, services } from '../helpers/services.js';
 
 coordinationContract('in memory', async () => {

@@ -6,7 +6,7 @@ import { createKafkaClient, createKafkaConsumer, createKafkaProducer, type Kafka
 import { createMemoryEventLog, murmur2, partitionForKey } from '../../src/ports/memory-event-log.js';
 import { BacklogFullError, SendTimeoutError } from '../../src/ports/micro-batcher.js';
 import { eventLogContract, ingressRecord } from '../contract/event-log.contract.js';
-import { eventually } from '../contract/eventually.js';
+import { eventually } from '../helpers/eventually.js';
 import { javaPartitionFor } from '../helpers/providers.js';
 import { describeWithServices, services } from '../helpers/services.js';
 

@@ -1,8 +1,8 @@
 /**
  * Polls until `check` returns something other than undefined, or fails after `timeoutMs`.
- * (The contract suites keep their own copy so that they import nothing of the app.)
+ * A module of its own so that the contract suites can use it without importing the app.
  */
-export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000, intervalMs = 20): Promise<T> {
+export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000, intervalMs = 50): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
