@@ -157,6 +157,27 @@ describeWithServices('webhook spine: ingress → Kafka → Postgres → GraphQL 
     expect(paths).toEqual(expect.arrayContaining(['input.provider', 'input.verification.secret']));
   });
 
+  it('refuses a destination whose name resolves to a loopback address when it is not allow-listed', async () => {
+    const result = await app.graphql<{ createIntegration: { __typename: string; fieldErrors?: { path: string[]; message: string }[] } }>(
+      `mutation ($input: CreateIntegrationInput!) {
+         createIntegration(input: $input) { __typename ... on ValidationError { fieldErrors { path message } } }
+       }`,
+      {
+        input: {
+          provider: 'loopback-by-name',
+          name: 'x',
+          verification: { scheme: 'HMAC_SHA256', secret: ACME_SECRET },
+          destinations: [{ url: 'http://localhost:9/hook' }],
+        },
+      },
+    );
+    expect(result.data?.createIntegration.__typename).toBe('ValidationError');
+    expect(result.data?.createIntegration.fieldErrors?.[0]).toMatchObject({
+      path: ['input', 'destinations', '0', 'url'],
+      message: expect.stringMatching(/loopback/),
+    });
+  });
+
   it('reports every dependency as up on the health endpoint', async () => {
     const response = await fetch(`${app.ingressUrl}/api/v1/health`);
     expect(response.status).toBe(200);
