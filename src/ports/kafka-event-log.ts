@@ -38,18 +38,32 @@ export function createKafkaClient(settings: KafkaSettings, log: Logger): Kafka {
   });
 }
 
-/** Creates the ingress and dead-letter topics when absent; existing topics are left as they are. */
+/**
+ * Creates the ingress and dead-letter topics when absent; existing topics are left as they are.
+ * Right after a topic is created a busy broker may briefly deny knowing it ("does not host this
+ * topic-partition") or two instances may race to create it: both are retried, bounded.
+ */
 export async function ensureTopics(kafka: Kafka, settings: KafkaSettings): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const existing = new Set(await admin.listTopics());
-    const missing = [settings.topic, settings.dlqTopic].filter((topic) => !existing.has(topic));
-    if (missing.length > 0) {
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: missing.map((topic) => ({ topic, numPartitions: settings.partitions })),
-      });
+    const wanted = [settings.topic, settings.dlqTopic];
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const existing = new Set(await admin.listTopics());
+        const missing = wanted.filter((topic) => !existing.has(topic));
+        if (missing.length > 0) {
+          await admin.createTopics({
+            waitForLeaders: true,
+            topics: missing.map((topic) => ({ topic, numPartitions: settings.partitions })),
+          });
+        }
+        await admin.fetchTopicMetadata({ topics: wanted });
+        return;
+      } catch (error) {
+        if (attempt >= 10) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+      }
     }
   } finally {
     await admin.disconnect();
