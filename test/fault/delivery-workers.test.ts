@@ -95,7 +95,8 @@ describeWithServices('delivery workers as separate processes on one database', [
 
   it('a worker SIGKILLed mid-delivery: the delivery completes after its lease expires, as attempt 2', async () => {
     onTestFailed(() => console.error(`worker logs: ${children.map((child) => child.logFile).join(', ')}`));
-    const LEASE_MS = 3000;
+    // Long enough that the successor (a fresh process: several seconds on a loaded machine) is up first.
+    const LEASE_MS = 8000;
     const ownerAtReceipt: (string | null)[] = [];
     const receiver = await startReceiver((request, res, index) => {
       leaseOwner(deliveryIdOf(request))
