@@ -14,6 +14,13 @@ function quietKafka(brokers: string[]): Kafka {
   });
 }
 
+/** Connects to the brokers once, so a bench stops with one clear line when Kafka is down. */
+export async function checkKafka(brokers: string[]): Promise<void> {
+  const admin = quietKafka(brokers).admin();
+  await admin.connect();
+  await admin.disconnect();
+}
+
 /** Deletes the topics a run created; topics that do not exist are skipped. */
 export async function deleteTopics(brokers: string[], topics: string[]): Promise<string[]> {
   const admin = quietKafka(brokers).admin();

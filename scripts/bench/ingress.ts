@@ -11,7 +11,7 @@ import { integrations } from '../../src/db/schema.js';
 import { baseChildEnv, loadSettings, requireServices, type ServiceUrls } from './bench-env.js';
 import { createBenchDatabase, postgresVersion } from './bench-database.js';
 import { BenchError } from './errors.js';
-import { deleteKeysWithPrefix, deleteTopics, redisServerPid, redisVersion } from './bench-services.js';
+import { checkKafka, deleteKeysWithPrefix, deleteTopics, redisServerPid, redisVersion } from './bench-services.js';
 import { summarizeCpuProfile, type CpuProfile } from './cpu-profile.js';
 import { checkIngressTarget, formatConsole, formatMarkdown, type IngressReport, type MachineInfo, type ProfileEntry } from './ingress-report.js';
 import { createSignedWebhookRequests } from './load.js';
@@ -66,15 +66,24 @@ function describeCommit(): string {
   }
 }
 
+/** Asks each service for its version, which also checks that it answers before anything is created. */
 async function describeMachine(services: ServiceUrls): Promise<MachineInfo> {
+  const ask = async <T>(service: string, question: () => Promise<T>): Promise<T> => {
+    try {
+      return await question();
+    } catch (error) {
+      throw new BenchError(`${service} does not answer (${(error as Error).message}); is \`npm run services:up\` running?`);
+    }
+  };
+  await ask(`Kafka at ${services.kafkaBrokers.join(',')}`, () => checkKafka(services.kafkaBrokers));
   const cpuModel = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown';
   return {
     cpus: availableParallelism(),
     cpuModel,
     memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
     node: process.version,
-    postgres: await postgresVersion(services.postgresUrl).catch(() => 'unknown'),
-    redis: await redisVersion(services.redisUrl).catch(() => 'unknown'),
+    postgres: await ask('Postgres', () => postgresVersion(services.postgresUrl)),
+    redis: await ask('Redis', () => redisVersion(services.redisUrl)),
     kafkaBrokers: services.kafkaBrokers,
     loadAverageAtStart: loadavg(),
   };
@@ -106,7 +115,6 @@ export async function runIngressBench(): Promise<void> {
   const load = loadSettings();
   const runId = newRunId();
   const resultsDir = join(ROOT, 'bench-results', runId);
-  await mkdir(resultsDir, { recursive: true });
   const topics = [`hookgate.bench.${runId}`, `hookgate.bench.${runId}.dlq`];
   const redisPrefix = `hookgate-bench:${runId}:`;
 
@@ -122,8 +130,9 @@ export async function runIngressBench(): Promise<void> {
   };
 
   try {
-    progress(`run ${runId}; results in ${resultsDir.slice(ROOT.length)}`);
     const machine = await describeMachine(services);
+    await mkdir(resultsDir, { recursive: true });
+    progress(`run ${runId}; results in ${resultsDir.slice(ROOT.length)}`);
     const watched = await serviceProcesses(services);
     const database = await createBenchDatabase(services.postgresUrl);
     cleanups.push({ name: `drop database ${database.name}`, run: database.drop });

@@ -3,6 +3,7 @@ import { closeSync, openSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { BenchError } from './errors.js';
 
 /**
  * A server under test, run as a child process so that its CPU, memory and profile are its own
@@ -75,7 +76,7 @@ export async function waitUntilAnswering(server: ServerProcess, url: string, opt
   });
   let last = 'no answer';
   while (Date.now() < deadline) {
-    if (exit) throw new Error(`${server.name} exited (code ${exit.code}, signal ${exit.signal}) before it was ready; see ${server.logFile}`);
+    if (exit) throw new BenchError(`${server.name} exited (code ${exit.code}, signal ${exit.signal}) before it was ready; see ${server.logFile}`);
     try {
       const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
       await response.arrayBuffer();
@@ -86,7 +87,7 @@ export async function waitUntilAnswering(server: ServerProcess, url: string, opt
     }
     await sleep(200);
   }
-  throw new Error(`${server.name} was not ready within ${options.timeoutMs} ms (${last}); see ${server.logFile}`);
+  throw new BenchError(`${server.name} was not ready within ${options.timeoutMs} ms (${last}); see ${server.logFile}`);
 }
 
 /** Peak resident set size (VmHWM) of a live process, in bytes; null when it cannot be read. */
