@@ -17,7 +17,6 @@ import { findProcesses } from './server-process.js';
 /**
  * What every bench run needs around its measurement: an id, the machine it ran on, the service
  * processes to watch, the child's CPU profile, and a stack of clean-ups that runs whatever happens.
- * (The ingress bench keeps private copies of the first few; they could move here.)
  */
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));

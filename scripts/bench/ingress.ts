@@ -1,21 +1,19 @@
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { drizzle } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import { integrations } from '../../src/db/schema.js';
 import { baseChildEnv, loadSettings, requireServices, type ServiceUrls } from './bench-env.js';
 import { createBenchDatabase, postgresVersion } from './bench-database.js';
 import { BenchError } from './errors.js';
+import { describeCommit, newRunId, progress, readCpuProfile, ROOT } from './bench-run.js';
 import { checkKafka, deleteKeysWithPrefix, deleteTopics, redisServerPid, redisVersion } from './bench-services.js';
-import { summarizeCpuProfile, type CpuProfile } from './cpu-profile.js';
-import { checkIngressTarget, formatConsole, formatMarkdown, type IngressReport, type MachineInfo, type ProfileEntry } from './ingress-report.js';
+import { checkIngressTarget, formatConsole, formatMarkdown, type IngressReport, type MachineInfo } from './ingress-report.js';
 import { createSignedWebhookRequests } from './load.js';
-import { measureServer, type Measurement } from './measure.js';
+import { measureServer } from './measure.js';
 import { findProcesses, freePort, startServerProcess, waitUntilAnswering, type ServerProcess } from './server-process.js';
 
 /**
@@ -24,16 +22,8 @@ import { findProcesses, freePort, startServerProcess, waitUntilAnswering, type S
  * removed at the end, also when something fails.
  */
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const WEBHOOK_PATH = '/api/v1/webhooks/acme';
 const READY_TIMEOUT_MS = 60_000;
-
-const progress = (line: string) => process.stderr.write(`bench: ${line}\n`);
-
-function newRunId(): string {
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '');
-  return `${stamp}-${randomBytes(3).toString('hex')}`;
-}
 
 async function insertAcmeIntegration(databaseUrl: string, secret: string): Promise<void> {
   const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
@@ -57,15 +47,6 @@ async function serviceProcesses(services: ServiceUrls): Promise<Record<string, n
   return found;
 }
 
-function describeCommit(): string {
-  try {
-    const git = (...args: string[]) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', timeout: 5_000, stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    return `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--', 'src') ? '+changes' : ''}`;
-  } catch {
-    return 'unknown';
-  }
-}
-
 /** Asks each service for its version, which also checks that it answers before anything is created. */
 async function describeMachine(services: ServiceUrls): Promise<MachineInfo> {
   const ask = async <T>(service: string, question: () => Promise<T>): Promise<T> => {
@@ -86,27 +67,6 @@ async function describeMachine(services: ServiceUrls): Promise<MachineInfo> {
     redis: await ask('Redis', () => redisVersion(services.redisUrl)),
     kafkaBrokers: services.kafkaBrokers,
     loadAverageAtStart: loadavg(),
-  };
-}
-
-/**
- * Reads the main thread's profile of process `pid` and keeps only the measured window when the
- * profile covers it. Node names profiles CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile; thread
- * 0 is the main one (tsx's module-loader thread writes a profile of its own).
- */
-async function profileOf(dir: string, pid: number, window: Measurement['windowUs']): Promise<ProfileEntry | null> {
-  const name = (await readdir(dir)).find((file) => new RegExp(`^CPU\\.\\d+\\.\\d+\\.${pid}\\.0\\.\\d+\\.cpuprofile$`).test(file));
-  if (!name) return null;
-  let profile: CpuProfile;
-  try {
-    profile = JSON.parse(await readFile(join(dir, name), 'utf8')) as CpuProfile;
-  } catch {
-    return null;
-  }
-  const covers = profile.startTime <= window.startUs && profile.endTime >= window.endUs;
-  return {
-    file: join(dir, name).slice(ROOT.length),
-    summary: summarizeCpuProfile(profile, { projectRoot: ROOT.replace(/\/$/, ''), top: 15, ...(covers ? { window } : {}) }),
   };
 }
 
@@ -223,8 +183,8 @@ export async function runIngressBench(): Promise<void> {
       ratio,
       target: checkIngressTarget(hookgate.figures, ratio),
       cpuProfile: {
-        hookgate: await profileOf(resultsDir, hookgateServer.pid, hookgate.windowUs),
-        bare: await profileOf(resultsDir, bareServer.pid, bare.windowUs),
+        hookgate: await readCpuProfile(resultsDir, hookgateServer.pid, hookgate.windowUs),
+        bare: await readCpuProfile(resultsDir, bareServer.pid, bare.windowUs),
       },
     };
     const jsonFile = join(resultsDir, 'ingress.json');
