@@ -42,6 +42,8 @@ describe('HMAC_SHA256 scheme', () => {
     expect(verify({ 'x-acme-signature': hexHmac('another-secret-0123456', body) })).toEqual({ ok: false, code: 'SIGNATURE_INVALID' });
     expect(verify({})).toEqual({ ok: false, code: 'SIGNATURE_MISSING' });
     expect(verify({ 'x-acme-signature': 'not-hex' })).toEqual({ ok: false, code: 'SIGNATURE_INVALID' });
+    // A prefix of the right signature (valid hex, wrong length) is not a match.
+    expect(verify({ 'x-acme-signature': signature.slice(0, 32) })).toEqual({ ok: false, code: 'SIGNATURE_INVALID' });
   });
 
   it('accepts either active secret during rotation', () => {
