@@ -14,13 +14,13 @@
 #
 # Environment: KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), KAFKA_READY_TIMEOUT (60 s),
 # KAFKA_STOP_TIMEOUT (30 s), KAFKA_HEAP_OPTS (-Xms256m -Xmx512m), HOOKGATE_CACHE_DIR (~/.cache/hookgate),
-# PG_ADMIN_URL, REDIS_URL.
+# HOOKGATE_SERVICES_DIR (./.services: where the broker's data, logs and pid live), PG_ADMIN_URL, REDIS_URL.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 KAFKA_SRC="$ROOT/scripts/kafka"
 POM="$KAFKA_SRC/pom.xml"
-LOG4J="$KAFKA_SRC/log4j.properties"
+LOG4J="$KAFKA_SRC/log4j2.properties"
 CHECK=("$ROOT/node_modules/.bin/tsx" "$ROOT/scripts/services-check.ts")
 
 KAFKA_HOST=127.0.0.1
@@ -33,7 +33,8 @@ CACHE_DIR="${HOOKGATE_CACHE_DIR:-$HOME/.cache/hookgate}/kafka-$KAFKA_VERSION"
 LIBS="$CACHE_DIR/libs"
 LIBS_MARKER="$LIBS/.complete"
 
-SVC_DIR="$ROOT/.services/kafka"
+# HOOKGATE_SERVICES_DIR lets a second broker (the chaos suite's) live beside the usual one.
+SVC_DIR="${HOOKGATE_SERVICES_DIR:-$ROOT/.services}/kafka"
 DATA_DIR="$SVC_DIR/data"
 LOGS_DIR="$SVC_DIR/logs"
 SERVER_PROPS="$SVC_DIR/server.properties"
@@ -73,7 +74,7 @@ require_java() {
   ver="$(java -version 2>&1 | sed -n 's/.*version "\([^"]*\)".*/\1/p' | head -n1)"
   major="${ver%%.*}"
   [[ "$major" == 1 ]] && major="$(cut -d. -f2 <<<"$ver")"
-  if [[ "$major" =~ ^[0-9]+$ ]] && ((major < 11)); then
+  if [[ "$major" =~ ^[0-9]+$ ]] && ((major < 17)); then
     die "java: version $ver is too old for Kafka $KAFKA_VERSION — install a JDK 17"
   fi
 }
@@ -145,7 +146,7 @@ EOF
 }
 
 java_base() { # common JVM args for broker and tools
-  printf '%s\n' -Djava.awt.headless=true "-Dlog4j.configuration=file:$LOG4J" "-Dkafka.logs.dir=$LOGS_DIR"
+  printf '%s\n' -Djava.awt.headless=true "-Dlog4j2.configurationFile=$LOG4J" "-Dkafka.logs.dir=$LOGS_DIR"
 }
 
 format_storage() {
