@@ -8,7 +8,9 @@ import type { StatusPublisher } from './status-events.js';
 
 const MARKER_TTL_SECONDS = 7 * 24 * 3600;
 const LOCK_TTL_MS = 60_000;
-const LOCK_WAIT_MS = 5_000;
+// Short: a lock whose holder died (SIGKILL) would otherwise delay its successor's partitions; the
+// unique key decides anyway, so waiting only saves a little duplicate work.
+const LOCK_WAIT_MS = 1_000;
 
 export interface PersistConsumerDeps {
   consumer: EventLogConsumer;

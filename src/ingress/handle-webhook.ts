@@ -150,7 +150,8 @@ export function createWebhookHandler(deps: WebhookHandlerDeps) {
       });
     } catch (error) {
       // Never a 2xx for an event the log did not acknowledge: the provider must send it again.
-      deps.log.error(
+      // Debug only: the producer logs once when publishing starts failing and once when it works.
+      deps.log.debug(
         { provider: request.provider, requestId: request.requestId, eventId, err: (error as Error).message },
         'event log did not acknowledge the webhook',
       );

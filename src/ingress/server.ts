@@ -107,7 +107,8 @@ export function createIngressServer(options: IngressServerOptions): Server {
       return sendJson(res, 202, { eventId: outcome.eventId, status: 'accepted' }, { 'x-request-id': requestId });
     }
     const status = statusFor(outcome.code);
-    log[status >= 500 ? 'error' : 'info'](
+    // An event-log outage is logged once by the producer, not once per webhook it costs (STYLE.md §14).
+    log[outcome.code === 'SERVICE_UNAVAILABLE' ? 'debug' : status >= 500 ? 'error' : 'info'](
       { provider, code: outcome.code, status, requestId, sourceIp },
       'webhook rejected',
     );

@@ -2,7 +2,9 @@ import { Kafka, logLevel as KafkaLogLevel, Partitioners, type Consumer, type Log
 import type { Logger } from '../log.js';
 import type { BatchHandler, EventLogConsumer, EventLogProducer, IngressRecord, LoggedRecord, PartitionLag, UndecodableMessage } from './event-log.js';
 import { decodeIngressMessage, encodeIngressRecord } from './ingress-codec.js';
-import { createMicroBatcher } from './micro-batcher.js';
+import { BacklogFullError, createMicroBatcher, SendTimeoutError } from './micro-batcher.js';
+import { createPublishHealth } from './publish-health.js';
+import { createRepeatFilter } from './repeat-filter.js';
 
 export interface KafkaSettings {
   brokers: string[];
@@ -13,20 +15,36 @@ export interface KafkaSettings {
   partitions: number;
 }
 
-/** kafkajs logs through the app logger (STYLE.md §9), data first. */
+/**
+ * kafkajs logs through the app logger (STYLE.md §9), data first. During a broker outage it logs
+ * every failed request; repeats of one message are held back for a while and counted, so an
+ * outage costs a few lines (STYLE.md §14).
+ */
 function kafkaLogCreator(log: Logger) {
+  const admit = createRepeatFilter({ windowMs: 30_000 });
   return () =>
     ({ level, log: entry }: LogEntry) => {
       const { message, ...fields } = entry;
-      const data = { component: 'kafkajs', ...fields };
-      if (level <= KafkaLogLevel.ERROR) log.error(data, message);
-      else if (level === KafkaLogLevel.WARN) log.warn(data, message);
-      else if (level === KafkaLogLevel.INFO) log.debug(data, message);
-      else log.debug(data, message);
+      if (level <= KafkaLogLevel.WARN) {
+        // Numbers (retry counts, delays, correlation ids) vary from one repeat to the next.
+        const { emit, repeated } = admit(`${level}:${message.replace(/\d+(\.\d+)?/g, '#')}`);
+        if (!emit) return;
+        // Stack traces of expected network failures say nothing an operator can use.
+        delete (fields as { stack?: unknown }).stack;
+        const data = { component: 'kafkajs', ...fields, ...(repeated > 0 ? { repeatedSinceLastLine: repeated } : {}) };
+        if (level <= KafkaLogLevel.ERROR) log.error(data, message);
+        else log.warn(data, message);
+      } else log.debug({ component: 'kafkajs', ...fields }, message);
     };
 }
 
-export function createKafkaClient(settings: KafkaSettings, log: Logger): Kafka {
+/**
+ * `retryForever`: the consumer's client. kafkajs gives up on an unreachable broker after a few
+ * retries and restarts the consumer as a NEW group member; after the broker returns, the group
+ * then waits a whole session timeout for the old member that will never come back. Retrying the
+ * connection for as long as it takes keeps the member's identity, so the group resumes at once.
+ */
+export function createKafkaClient(settings: KafkaSettings, log: Logger, options: { retryForever?: boolean } = {}): Kafka {
   return new Kafka({
     clientId: settings.clientId,
     brokers: settings.brokers,
@@ -34,7 +52,9 @@ export function createKafkaClient(settings: KafkaSettings, log: Logger): Kafka {
     logCreator: kafkaLogCreator(log),
     connectionTimeout: 3000,
     requestTimeout: 10000,
-    retry: { initialRetryTime: 100, maxRetryTime: 2000, retries: 5 },
+    retry: options.retryForever
+      ? { initialRetryTime: 200, maxRetryTime: 1000, retries: Number.MAX_SAFE_INTEGER }
+      : { initialRetryTime: 100, maxRetryTime: 2000, retries: 5 },
   });
 }
 
@@ -81,21 +101,39 @@ export interface ProducerSettings {
   maxPending: number;
 }
 
-export function createKafkaProducer(kafka: Kafka, settings: KafkaSettings, producerSettings: ProducerSettings): EventLogProducer {
-  // Idempotent + acks=all: a retried send never duplicates, and an ack means every in-sync
-  // replica has it. Retries are unlimited (limiting them voids the idempotence guarantee);
-  // each caller still gets its answer by its own deadline from the batcher.
+export function createKafkaProducer(
+  kafka: Kafka,
+  settings: KafkaSettings,
+  producerSettings: ProducerSettings,
+  log: Logger,
+): EventLogProducer & { publishing(): boolean } {
+  // Not idempotent, on purpose. kafkajs's idempotent producer can rewind its sequence numbers
+  // after a send that failed on the client but was written by the broker (kafkajs #598); later
+  // batches then reuse numbers the broker already holds and are acknowledged as duplicates
+  // without being stored: a 202 for a webhook that is nowhere. Without idempotence a retried
+  // send may write a record twice, which is harmless here (event ids are deterministic and
+  // storage is unique), and one request in flight keeps per-partition order. acks=all: an ack
+  // means every in-sync replica has the record.
   // DefaultPartitioner is murmur2 like the Java client, so every Kafka client agrees on a key's partition.
   const producer: Producer = kafka.producer({
-    idempotent: true,
+    idempotent: false,
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
     createPartitioner: Partitioners.DefaultPartitioner,
-    retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 1000 },
+    // A send gives up after a few seconds so the next batch goes out with fresh webhooks; the
+    // callers of the failed one have their 503 by their own deadline anyway.
+    retry: { retries: 4, initialRetryTime: 100, maxRetryTime: 1000 },
   });
+  const state = createPublishHealth({ log, recentMs: producerSettings.publishTimeoutMs });
   const batcher = createMicroBatcher<Message>({
     send: async (messages) => {
-      await producer.send({ topic: settings.topic, acks: -1, messages });
+      try {
+        await producer.send({ topic: settings.topic, acks: -1, timeout: producerSettings.publishTimeoutMs, messages });
+      } catch (error) {
+        state.failed((error as Error).name);
+        throw error;
+      }
+      state.succeeded();
     },
     maxBatch: producerSettings.batchMax,
     lingerMs: producerSettings.lingerMs,
@@ -109,8 +147,19 @@ export function createKafkaProducer(kafka: Kafka, settings: KafkaSettings, produ
       await ensureTopics(kafka, settings);
       await producer.connect();
     },
-    publish: (record: IngressRecord) => batcher.push(encodeIngressRecord(record)),
-    healthy: health.check,
+    publish: (record: IngressRecord) =>
+      batcher.push(encodeIngressRecord(record)).catch((error: unknown) => {
+        // A webhook that waited past its deadline, or found the backlog full, is a failed publish
+        // too, even when the send it waited for has not failed (yet).
+        if (error instanceof SendTimeoutError || error instanceof BacklogFullError) state.failed(error.name);
+        throw error;
+      }),
+    publishing: state.publishing,
+    // Healthy means this producer's sends succeed, not only that the broker answers metadata.
+    async healthy() {
+      if (!state.publishing()) throw new Error('recent publishes to Kafka failed');
+      return health.check();
+    },
     async stop() {
       await batcher.drain();
       await health.close();
@@ -139,26 +188,82 @@ export function createKafkaHealthCheck(kafka: Kafka) {
   };
 }
 
+/**
+ * Group membership timings. A member that dies is noticed after `sessionTimeout` (6 s is the
+ * smallest a broker accepts by default), so its partitions move within about 8 s; the survivors
+ * hear of a rebalance at their next heartbeat, which a running batch sends too (see below).
+ */
+export const CONSUMER_TIMINGS = { sessionTimeout: 6_000, heartbeatInterval: 1_000, rebalanceTimeout: 15_000 } as const;
+
 export function createKafkaConsumer(
   kafka: Kafka,
   settings: KafkaSettings,
   log: Logger,
   options: { maxBytesPerPartition?: number } = {},
-): EventLogConsumer {
+): EventLogConsumer & { consuming(): boolean } {
   const consumer: Consumer = kafka.consumer({
     groupId: settings.consumerGroup,
     allowAutoTopicCreation: false,
-    sessionTimeout: 30000,
-    heartbeatInterval: 3000,
+    ...CONSUMER_TIMINGS,
     // Bounds a batch: at 1 MiB per partition a batch holds a few hundred to a few thousand webhooks.
     maxBytesPerPartition: options.maxBytesPerPartition ?? 1024 * 1024,
     // Only bounds an idle fetch (data returns at once); short so shutdown does not wait long.
     maxWaitTimeInMs: 1000,
+    // With a client made by createKafkaClient(…, { retryForever: true }), a lost broker is retried
+    // for as long as it takes and this member keeps its identity (see there).
+    retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 1000 },
   });
 
   // Dead letters are rare: their producer connects on first use.
   const dlqProducer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
   let dlqConnected: Promise<void> | undefined;
+  let stopping = false;
+  let running = false;
+  let restartTimer: NodeJS.Timeout | undefined;
+
+  const runConfig = (handler: BatchHandler): Parameters<Consumer['run']>[0] => ({
+    autoCommit: false,
+    eachBatchAutoResolve: false,
+    // Batches of different partitions are stored side by side (each in its own transaction);
+    // one partition's batches still go one after another, so per-key order holds.
+    partitionsConsumedConcurrently: Math.min(4, settings.partitions),
+    eachBatch: async ({ batch, heartbeat, resolveOffset, isRunning, isStale }) => {
+      if (batch.messages.length === 0 || !isRunning() || isStale()) return;
+      const records: LoggedRecord[] = [];
+      const undecodable: UndecodableMessage[] = [];
+      for (const message of batch.messages) {
+        const decoded = decodeIngressMessage(message.value, message.headers);
+        if (decoded.ok) records.push({ record: decoded.record, partition: batch.partition, offset: message.offset });
+        else
+          undecodable.push({
+            partition: batch.partition,
+            offset: message.offset,
+            key: message.key,
+            value: message.value,
+            reason: decoded.reason,
+          });
+      }
+      // kafkajs heartbeats only when asked: a batch that waits on the database keeps the
+      // membership alive by itself, so a slow batch never costs the group a rebalance.
+      const beat = setInterval(() => void heartbeat().catch(() => {}), CONSUMER_TIMINGS.heartbeatInterval);
+      try {
+        await handler({ records, undecodable, heartbeat });
+      } finally {
+        clearInterval(beat);
+      }
+      // Invariant: the position moves only after the handler's transaction has committed.
+      const last = batch.messages[batch.messages.length - 1]!.offset;
+      resolveOffset(last);
+      await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
+      log.debug({ partition: batch.partition, lastOffset: last, count: batch.messages.length }, 'batch committed');
+    },
+  });
+
+  async function run(handler: BatchHandler): Promise<void> {
+    await consumer.connect();
+    await consumer.run(runConfig(handler));
+    running = true;
+  }
 
   return {
     async deadLetter(items: UndecodableMessage[]) {
@@ -182,45 +287,45 @@ export function createKafkaConsumer(
     },
     async start(handler: BatchHandler) {
       await ensureTopics(kafka, settings);
-      await consumer.connect();
       await consumer.subscribe({ topics: [settings.topic], fromBeginning: true });
-      await consumer.run({
-        autoCommit: false,
-        eachBatchAutoResolve: false,
-        // Batches of different partitions are stored side by side (each in its own transaction);
-        // one partition's batches still go one after another, so per-key order holds.
-        partitionsConsumedConcurrently: Math.min(4, settings.partitions),
-        eachBatch: async ({ batch, heartbeat, resolveOffset, isRunning, isStale }) => {
-          if (batch.messages.length === 0 || !isRunning() || isStale()) return;
-          const records: LoggedRecord[] = [];
-          const undecodable: UndecodableMessage[] = [];
-          for (const message of batch.messages) {
-            const decoded = decodeIngressMessage(message.value, message.headers);
-            if (decoded.ok) records.push({ record: decoded.record, partition: batch.partition, offset: message.offset });
-            else
-              undecodable.push({
-                partition: batch.partition,
-                offset: message.offset,
-                key: message.key,
-                value: message.value,
-                reason: decoded.reason,
-              });
-          }
-          await handler({ records, undecodable, heartbeat });
-          // Invariant: the position moves only after the handler's transaction has committed.
-          const last = batch.messages[batch.messages.length - 1]!.offset;
-          resolveOffset(last);
-          await consumer.commitOffsets([
-            { topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() },
-          ]);
-          log.debug({ partition: batch.partition, lastOffset: last, count: batch.messages.length }, 'batch committed');
-        },
+      // kafkajs restarts itself after errors it deems retriable; after any other crash it stays
+      // down, and a persist process that consumes nothing must not look alive. Start it again.
+      consumer.on(consumer.events.CRASH, ({ payload }) => {
+        running = payload.restart;
+        if (payload.restart || stopping) return;
+        log.error({ err: payload.error.message }, 'kafka consumer stopped after an error; starting it again');
+        const again = () => {
+          restartTimer = undefined;
+          if (stopping) return;
+          run(handler).catch((error: unknown) => {
+            log.warn({ err: (error as Error).message }, 'kafka consumer could not start yet; trying again');
+            restartTimer = setTimeout(again, 1000);
+          });
+        };
+        restartTimer = setTimeout(again, 1000);
       });
+      consumer.on(consumer.events.GROUP_JOIN, () => {
+        running = true;
+      });
+      await run(handler);
     },
+    consuming: () => running && !stopping,
     async stop() {
-      // kafkajs waits for the running batch to finish before leaving the group.
-      await consumer.disconnect();
-      if (dlqConnected) await dlqProducer.disconnect();
+      stopping = true;
+      clearTimeout(restartTimer);
+      // kafkajs waits for the running batch to finish before leaving the group. With the broker
+      // gone it would wait for as long as it retries: nothing is committed after a stop anyway,
+      // so give up after a while and let the group time this member out.
+      const left = consumer.disconnect().then(
+        () => true,
+        (error: unknown) => {
+          log.warn({ err: (error as Error).message }, 'kafka consumer did not leave the group cleanly');
+          return true;
+        },
+      );
+      const gaveUp = new Promise<false>((resolve) => setTimeout(() => resolve(false), 15_000).unref());
+      if (!(await Promise.race([left, gaveUp]))) log.warn({}, 'kafka consumer did not leave the group in time; stopping anyway');
+      if (dlqConnected) await Promise.race([dlqProducer.disconnect(), gaveUp]);
     },
   };
 }
