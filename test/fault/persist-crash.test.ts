@@ -32,7 +32,8 @@ describeWithServices('a persist consumer SIGKILLed mid-batch (child processes)',
   const children: HookgateChild[] = [];
   const secret = `acme-secret-${crypto.randomUUID()}`;
 
-  // A successor joins only once the group gives up on the killed member: its 30 s session timeout.
+  // A successor joins only once the group gives up on the killed member (its 6 s session timeout);
+  // a loaded machine can take long to start a child, hence the generous ready timeout.
   const persistChild = async (name: string) => {
     const child = await spawnHookgate({ ...env, HOOKGATE_ROLE: 'persist' }, { name, readyTimeoutMs: 45_000 });
     children.push(child);
