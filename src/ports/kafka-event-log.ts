@@ -1,6 +1,6 @@
 import { Kafka, logLevel as KafkaLogLevel, Partitioners, type Consumer, type LogEntry, type Message, type Producer } from 'kafkajs';
 import type { Logger } from '../log.js';
-import type { BatchHandler, EventLogConsumer, EventLogProducer, IngressRecord, LoggedRecord, PartitionLag, UndecodableMessage } from './event-log.js';
+import type { BatchHandler, DeadLetter, EventLogConsumer, EventLogProducer, IngressRecord, LoggedRecord, PartitionLag, UndecodableMessage } from './event-log.js';
 import { decodeIngressMessage, encodeIngressRecord } from './ingress-codec.js';
 import { createMicroBatcher } from './micro-batcher.js';
 
@@ -161,7 +161,7 @@ export function createKafkaConsumer(
   let dlqConnected: Promise<void> | undefined;
 
   return {
-    async deadLetter(items: UndecodableMessage[]) {
+    async deadLetter(items: DeadLetter[]) {
       dlqConnected ??= dlqProducer.connect().catch((error: unknown) => {
         dlqConnected = undefined;
         throw error;
@@ -174,6 +174,7 @@ export function createKafkaConsumer(
           key: item.key,
           value: item.value,
           headers: {
+            ...item.headers,
             'hookgate-dlq-reason': item.reason,
             'hookgate-dlq-source': `${settings.topic}/${item.partition}/${item.offset}`,
           },
