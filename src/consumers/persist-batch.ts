@@ -88,7 +88,7 @@ export interface DeadLetterNote {
 function storable(text: string, max: number): string {
   return text
     .slice(0, max)
-    .replace(/\u0000/g, '\\u0000')
+    .replaceAll('\u0000', '\\u0000')
     .replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
 }
 
