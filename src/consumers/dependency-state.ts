@@ -7,18 +7,28 @@ import type { Logger } from '../log.js';
  * between. Shared by every partition's batches, so four partitions failing together still log once.
  */
 export interface DependencyState {
-  unavailable(error: unknown): void;
+  /** Call before an attempt; hand the answer to `unavailable` if the attempt fails. */
+  attempt(): number;
+  /**
+   * An attempt failed. One that began before the dependency was last seen back (a partition's
+   * call still in flight when another's succeeded) is counted, but opens no new outage.
+   */
+  unavailable(error: unknown, attempt: number): void;
   available(): void;
 }
 
 export function createDependencyState(log: Logger, dependency: string, consequence: string, now: () => number = Date.now): DependencyState {
   let outage: { since: number; failures: number } | undefined;
+  // Bumped at each recovery: attempts begun before it saw the old outage, not a new one.
+  let recoveries = 0;
   return {
-    unavailable(error) {
+    attempt: () => recoveries,
+    unavailable(error, attempt) {
       if (outage) {
         outage.failures++;
         return;
       }
+      if (attempt < recoveries) return;
       outage = { since: now(), failures: 1 };
       // The error's code only: a driver's message can quote a statement's parameters.
       log.warn({ dependency, code: failureCodeOf(error) }, `${dependency} unavailable; ${consequence}`);
@@ -27,6 +37,7 @@ export function createDependencyState(log: Logger, dependency: string, consequen
       if (!outage) return;
       log.warn({ dependency, failedAttempts: outage.failures, outageMs: now() - outage.since }, `${dependency} available again`);
       outage = undefined;
+      recoveries++;
     },
   };
 }

@@ -43,7 +43,7 @@ export async function persistBatch(db: Database, batch: LoggedRecord[], options:
     orderingKey: [],
     rawBody: [],
     headers: [],
-    payload: [],
+    jsonbOk: [],
     sourceIp: [],
     receivedAt: [],
     kafkaPartition: [],
@@ -58,7 +58,7 @@ export async function persistBatch(db: Database, batch: LoggedRecord[], options:
     columns.orderingKey.push(record.orderingKey);
     columns.rawBody.push(record.rawBody);
     columns.headers.push(JSON.stringify(record.headers));
-    columns.payload.push(!options.withoutPayload && jsonbCanHold(record.rawBody) ? record.rawBody.toString('utf8') : null);
+    columns.jsonbOk.push(!options.withoutPayload && jsonbCanHold(record.rawBody));
     columns.sourceIp.push(record.sourceIp);
     columns.receivedAt.push(record.receivedAt);
     columns.kafkaPartition.push(partition);

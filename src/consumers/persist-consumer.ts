@@ -56,6 +56,7 @@ export function createPersistConsumer(deps: PersistConsumerDeps) {
   /** Runs until the dependency answers; a data error (the record's own fault) goes to the caller. */
   async function untilAvailable<T>(dependency: DependencyState, batch: EventLogBatch, run: () => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
+      const seen = dependency.attempt();
       try {
         const value = await run();
         dependency.available();
@@ -63,7 +64,7 @@ export function createPersistConsumer(deps: PersistConsumerDeps) {
       } catch (error) {
         if (stopping || failureKindOf(error) === 'data') throw error;
         // Never skip: nothing past this batch is committed meanwhile.
-        dependency.unavailable(error);
+        dependency.unavailable(error, seen);
         await sleep(retryDelayMs(attempt));
         await batch.heartbeat().catch(() => {});
       }
@@ -72,12 +73,13 @@ export function createPersistConsumer(deps: PersistConsumerDeps) {
 
   /** Redis is an optimisation here: on any failure, fall back to what the database alone would do. */
   async function optional<T>(run: () => Promise<T>, fallback: T): Promise<T> {
+    const seen = redis.attempt();
     try {
       const value = await run();
       redis.available();
       return value;
     } catch (error) {
-      redis.unavailable(error);
+      redis.unavailable(error, seen);
       return fallback;
     }
   }

@@ -11,22 +11,24 @@ import type { Database } from './client.js';
  * (the `ordinal` sort) and, for ordered destinations, the event's ordering key (else its event
  * key), as `deliveryRowsFor` builds them for replays.
  *
- * `payload` arrives as text and becomes jsonb here; it is null when jsonb cannot hold the body.
+ * The body crosses the wire once, as bytea: `payload` is made from it here when the caller says
+ * jsonb can hold it (`jsonb_ok`), and is null otherwise.
  * Only columns the deliveries table has had since 0000 are written: the rest take their defaults.
  */
 export const PERSIST_STATEMENT = `
 with input as (
   select *
   from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bytea[],
-              $8::text[], $9::text[], $10::text[], $11::timestamptz[], $12::int[], $13::bigint[])
+              $8::text[], $9::bool[], $10::text[], $11::timestamptz[], $12::int[], $13::bigint[])
        with ordinality as t(id, integration_id, provider, event_key, event_type, ordering_key, raw_body,
-                            headers, payload, source_ip, received_at, kafka_partition, kafka_offset, ordinal)
+                            headers, jsonb_ok, source_ip, received_at, kafka_partition, kafka_offset, ordinal)
 ),
 stored as (
   insert into events (id, integration_id, provider, event_key, event_type, ordering_key, raw_body, headers,
                       payload, source_ip, received_at, kafka_partition, kafka_offset)
   select id, integration_id, provider, event_key, event_type, ordering_key, raw_body, headers::jsonb,
-         payload::jsonb, source_ip, received_at, kafka_partition, kafka_offset
+         case when jsonb_ok then convert_from(raw_body, 'UTF8')::jsonb end, source_ip, received_at,
+         kafka_partition, kafka_offset
   from input
   order by ordinal
   on conflict do nothing
@@ -71,8 +73,8 @@ export interface PersistColumns {
   rawBody: Buffer[];
   /** JSON text of the stored request headers. */
   headers: string[];
-  /** The body as text when jsonb can hold it, else null. */
-  payload: (string | null)[];
+  /** Whether jsonb can hold the body (valid UTF-8, no escaped NUL, no lone surrogate, not too deep). */
+  jsonbOk: boolean[];
   sourceIp: (string | null)[];
   receivedAt: Date[];
   kafkaPartition: number[];
@@ -97,12 +99,17 @@ function parametersOf(columns: PersistColumns): unknown[] {
     columns.orderingKey,
     columns.rawBody,
     columns.headers,
-    columns.payload,
+    columns.jsonbOk,
     columns.sourceIp,
     columns.receivedAt.map((at) => at.toISOString()),
     columns.kafkaPartition,
     columns.kafkaOffset,
   ];
+}
+
+function byteaArrayLiteral(values: Buffer[]): string {
+  // Inside a quoted array element a backslash is doubled: "\\x…" reaches bytea as \x….
+  return `{${values.map((value) => `"\\\\x${value.toString('hex')}"`).join(',')}}`;
 }
 
 function isPglite(client: unknown): client is PGlite {
@@ -121,8 +128,12 @@ export async function runPersistStatement(db: Database, columns: PersistColumns)
     rows = (await client.query<Row>(PERSIST_STATEMENT, parameters)).rows;
   } else {
     const sql = client as postgres.Sql;
-    // postgres.js cannot infer bytea[] from an array of Buffers: name the element type (bytea, oid 17).
-    parameters[6] = sql.array(columns.rawBody, 17);
+    // The bytea[] literal is written here: postgres.js knows bytea[] only once a connection has
+    // fetched the array types (a first statement would send plain bytea), and hex straight from
+    // Buffer#toString is cheaper than its generic array escaping.
+    parameters[6] = byteaArrayLiteral(columns.rawBody);
+    // Likewise booleans: postgres.js would type an array of them as one bool.
+    parameters[8] = `{${columns.jsonbOk.map((ok) => (ok ? 't' : 'f')).join(',')}}`;
     // drizzle hands timestamptz[] through unserialised (it keeps its own date handling): send the
     // array literal itself. ISO timestamps hold nothing an array literal would need to quote.
     parameters[10] = `{${columns.receivedAt.map((at) => at.toISOString()).join(',')}}`;
