@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import postgres from 'postgres';
 import { z } from 'zod';
 import { loadDatabaseUrl } from '../../src/config.js';
+import { PERSIST_STATEMENT } from '../../src/db/persist-statement.js';
 import { benchIngressRecord, eventRowOf, type EventRow } from './bench-webhooks.js';
 import { postgresWriters } from './bench-run.js';
 import { startCpuMeter, type CpuShares } from './cpu-meter.js';
@@ -11,8 +12,8 @@ import { peakRssBytes } from './server-process.js';
  * The persist bench's baseline: the same rows Hookgate stores, written by a bare postgres.js loop,
  * one batch after another as the consumer does (kafkajs hands it one partition's batch at a time).
  *   events — one multi-row INSERT per batch (autocommit), nothing else;
- *   full   — per batch the transaction persistBatch runs: events (on conflict do nothing,
- *            returning), the destinations lookup, processing_jobs, audit_entries, deliveries.
+ *   full   — per batch the one statement persistBatch runs (PERSIST_STATEMENT): events (on
+ *            conflict do nothing), their event.received audit entries and deliveries.
  * No Kafka, no Redis, no drizzle. Rows are built before the clock starts.
  * Usage: DATABASE_URL=… node --import tsx scripts/bench/persist-raw.ts '<options JSON>'
  */
@@ -49,42 +50,27 @@ async function insertEventsOnly(sql: postgres.Sql, rows: EventRow[]): Promise<vo
   await sql`insert into events ${sql(rows)}`;
 }
 
+/** The persist step's own statement, with the arrays persistBatch builds, but no Kafka, Redis or consumer around it. */
 async function insertLikePersistBatch(sql: postgres.Sql, rows: EventRow[]): Promise<void> {
-  await sql.begin(async (tx) => {
-    const stored = await tx<{ id: string; integration_id: string; event_key: string; ordering_key: string | null; provider: string }[]>`
-      insert into events ${tx(rows)} on conflict do nothing
-      returning id, integration_id, event_key, ordering_key, provider`;
-    if (stored.length === 0) return;
-    const integrationIds = [...new Set(stored.map((row) => row.integration_id))];
-    const targets = await tx<{ id: string; integration_id: string; ordered: boolean }[]>`
-      select id, integration_id, ordered from destinations where integration_id in ${tx(integrationIds)} and enabled`;
-    const byId = new Map(rows.map((row) => [row.id, row]));
-    await tx`insert into processing_jobs ${tx(stored.map((row) => ({ event_id: row.id, kind: 'persist', status: 'COMPLETED', completed_at: new Date() })))}`;
-    await tx`insert into audit_entries ${tx(
-      stored.map((row) => {
-        const source = byId.get(row.id)!;
-        return {
-          actor: 'system:persist',
-          action: 'event.received',
-          target_type: 'event',
-          target_id: row.id,
-          source_ip: source.source_ip,
-          details: { provider: row.provider, eventKey: row.event_key, partition: source.kafka_partition, offset: source.kafka_offset },
-        };
-      }),
-    )}`;
-    const pending = stored.flatMap((row) =>
-      targets
-        .filter((target) => target.integration_id === row.integration_id)
-        .map((target) => ({
-          event_id: row.id,
-          destination_id: target.id,
-          integration_id: row.integration_id,
-          ordering_key: target.ordered ? (row.ordering_key ?? row.event_key) : null,
-        })),
-    );
-    if (pending.length > 0) await tx`insert into deliveries ${tx(pending)} on conflict do nothing returning id`;
-  });
+  await sql.unsafe(
+    PERSIST_STATEMENT,
+    [
+      rows.map((row) => row.id),
+      rows.map((row) => row.integration_id),
+      rows.map((row) => row.provider),
+      rows.map((row) => row.event_key),
+      rows.map((row) => row.event_type),
+      rows.map((row) => row.ordering_key),
+      `{${rows.map((row) => `"\\\\x${row.raw_body.toString('hex')}"`).join(',')}}`,
+      rows.map((row) => JSON.stringify(row.headers)),
+      `{${rows.map(() => 't').join(',')}}`,
+      rows.map((row) => row.source_ip),
+      rows.map((row) => row.received_at.toISOString()),
+      rows.map((row) => row.kafka_partition),
+      rows.map((row) => row.kafka_offset),
+    ] as postgres.ParameterOrJSON<never>[],
+    { prepare: true },
+  );
 }
 
 async function main(): Promise<void> {

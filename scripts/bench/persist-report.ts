@@ -32,14 +32,14 @@ export interface HookgatePersistFigures {
   /** From spawning the process: adds start-up, connecting and joining the consumer group. */
   fromStart: { seconds: number; eventsPerSecond: number };
   batches: { transactions: number; median: number; mean: number; min: number; max: number };
-  rows: { events: number; processingJobs: number; auditEntries: number; deliveries: number };
+  rows: { events: number; auditEntries: number; deliveries: number };
   peakRssBytes: number | null;
   cpu: CpuShares;
   exit: { code: number | null; signal: string | null; killed: boolean };
 }
 
-/** The issue's target: ≥ 50% of the raw batched INSERT's rate and ≥ 5,000 events/s. */
-export const PERSIST_TARGET = { minRatio: 0.5, minEventsPerSecond: 5_000 } as const;
+/** The issues' target: ≥ 60% of the raw batched INSERT's rate (issue 10) and ≥ 5,000 events/s. */
+export const PERSIST_TARGET = { minRatio: 0.6, minEventsPerSecond: 5_000 } as const;
 
 export interface PersistTarget {
   minRatio: number;
@@ -92,7 +92,7 @@ function verdict(report: PersistReport): string {
     `target: ≥ ${integer(target.minEventsPerSecond)} events/s and ≥ ${percent(target.minRatio)} of the raw INSERT — ${target.met ? 'met' : 'NOT met'}.`,
     `Rate: ${integer(report.hookgate.fromFirstRow.eventsPerSecond)} events/s, ${side(target.rateMet)} ${integer(target.minEventsPerSecond)}.`,
     `Ratio: ${percent(ratio.eventsOnly)} of raw events-only (${side(target.ratioMet.eventsOnly)} ${percent(target.minRatio)});`,
-    `${percent(ratio.full)} of raw four-insert (${side(target.ratioMet.full)} ${percent(target.minRatio)})`,
+    `${percent(ratio.full)} of raw one-statement (${side(target.ratioMet.full)} ${percent(target.minRatio)})`,
   ].join(' ');
 }
 
@@ -100,7 +100,7 @@ function verdict(report: PersistReport): string {
 const INTERFERENCE_LIMIT_CORES = 0.25;
 
 function notes(report: PersistReport): string[] {
-  const sides: [string, CpuShares][] = [['raw events-only', report.raw.events.cpu], ['raw four-insert', report.raw.full.cpu], ['hookgate', report.hookgate.cpu]];
+  const sides: [string, CpuShares][] = [['raw events-only', report.raw.events.cpu], ['raw one-statement', report.raw.full.cpu], ['hookgate', report.hookgate.cpu]];
   const { exit } = report.hookgate;
   return [
     ...(exit.code !== 0 ? [`note: hookgate did not exit cleanly (code ${exit.code}, signal ${exit.signal}${exit.killed ? ', killed' : ''})`] : []),
@@ -112,7 +112,7 @@ function notes(report: PersistReport): string[] {
 }
 
 export function formatConsole(report: PersistReport): string {
-  const header: Row = ['', 'raw events-only', 'raw four-insert', 'hookgate persist'];
+  const header: Row = ['', 'raw events-only', 'raw one-statement', 'hookgate persist'];
   const all = [header, ...rows(report).map((row) => row.map((cell) => cell.replaceAll('**', '')) as Row)];
   const widths = [0, 1, 2, 3].map((column) => Math.max(...all.map((row) => row[column]!.length)));
   const line = (row: Row) => row.map((cell, index) => (index === 0 ? cell.padEnd(widths[0]!) : cell.padStart(widths[index]!))).join('  ');
@@ -135,7 +135,7 @@ export function formatMarkdown(report: PersistReport): string {
     `\`${report.command}\` — ${integer(report.events)} events of ${report.bodyBytes} B on ${report.partitions} partitions, one enabled destination (so each event also gets its delivery row). ` +
       `Pre-fill, not measured: ${seconds(report.prefill.seconds)} (${integer(report.prefill.eventsPerSecond)} messages/s).`,
     '',
-    '| | raw events-only | raw four-insert | hookgate persist |',
+    '| | raw events-only | raw one-statement | hookgate persist |',
     '|---|---:|---:|---:|',
     ...rows(report).map((row) => `| ${row.join(' | ')} |`),
     '',

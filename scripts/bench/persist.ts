@@ -34,8 +34,8 @@ import { peakRssBytes, startServerProcess } from './server-process.js';
 
 /**
  * `npm run bench -- persist`: drains a topic pre-filled with N webhooks into Postgres with the
- * persist role, then writes the same rows with a bare postgres.js loop (events alone, and the same
- * four inserts per batch), each side into a fresh database. Everything the run creates — databases,
+ * persist role, then writes the same rows with a bare postgres.js loop (events alone, and the
+ * persist step's one statement per batch), each side into a fresh database. Everything the run creates — databases,
  * topics, consumer group, Redis keys, processes — is removed at the end, also when something fails.
  */
 
@@ -59,12 +59,12 @@ async function freshDatabase(context: RunContext, serverUrl: string): Promise<Be
 }
 
 /**
- * Stored events so far. Each batch writes its processing_jobs rows in the events' transaction, so
- * their count is the events' count; it is read there because those rows are ~15 times smaller and
- * a 4-per-second scan of the events table would itself load the database being measured.
+ * Stored events so far. Each batch writes one event.received audit entry per new event in the
+ * events' statement, so their count is the events' count; it is read there because those rows are
+ * much smaller and a 4-per-second scan of the events table would itself load the database measured.
  */
 async function countStored(sql: postgres.Sql): Promise<number> {
-  const [row] = await sql<{ n: number }[]>`select count(*)::int as n from processing_jobs`;
+  const [row] = await sql<{ n: number }[]>`select count(*)::int as n from audit_entries where action = 'event.received'`;
   return row!.n;
 }
 
@@ -141,8 +141,7 @@ async function measureHookgate(
              avg(n)::float8 as mean, min(n)::int as min, max(n)::int as max, min(persisted_at) as first
       from (select persisted_at, count(*) as n from events group by persisted_at) per_transaction`;
     const [rows] = await sql<HookgatePersistFigures['rows'][]>`
-      select (select count(*)::int from events) as events, (select count(*)::int from processing_jobs) as "processingJobs",
-             (select count(*)::int from audit_entries) as "auditEntries", (select count(*)::int from deliveries) as deliveries`;
+      select (select count(*)::int from events) as events, (select count(*)::int from audit_entries) as "auditEntries", (select count(*)::int from deliveries) as deliveries`;
     const fromFirst = (doneAtMs - batches!.first.getTime()) / 1000;
     const fromStart = (doneAtMs - spawnedAtMs) / 1000;
     const { first: _first, ...batchFigures } = batches!;

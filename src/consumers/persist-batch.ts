@@ -1,8 +1,8 @@
-import { and, eq, inArray } from 'drizzle-orm';
+import { runPersistStatement, type PersistColumns } from '../db/persist-statement.js';
 import type { Database } from '../db/client.js';
-import { auditEntries, deliveries, destinations, events, processingJobs } from '../db/schema.js';
-import type { LoggedRecord, UndecodableMessage } from '../ports/event-log.js';
-import { deliveryRowsFor } from './delivery-rows.js';
+import { auditEntries } from '../db/schema.js';
+import { jsonbCanHold } from '../json/scan-json.js';
+import type { LoggedRecord } from '../ports/event-log.js';
 
 export interface PersistResult {
   /** Events written by this call. */
@@ -13,91 +13,87 @@ export interface PersistResult {
   deliveriesCreated: number;
 }
 
+export interface PersistOptions {
+  /**
+   * Leave `payload` empty for every record. The persist consumer stores a lone record this way when
+   * the database refused it as a data error: the raw body is the record, the payload only a view.
+   */
+  withoutPayload?: boolean;
+}
+
 /**
- * Stores a batch in one transaction: the events, and for each new one its processing job, its
+ * Stores a batch in one statement (see PERSIST_STATEMENT): the events, and for each new one its
  * `event.received` audit entry and one pending delivery per enabled destination. The unique
  * `(integration_id, event_key)` is the backstop that keeps every event stored once, whatever
  * Redis says and however often Kafka redelivers.
  */
-export async function persistBatch(db: Database, batch: LoggedRecord[]): Promise<PersistResult> {
+export async function persistBatch(db: Database, batch: LoggedRecord[], options: PersistOptions = {}): Promise<PersistResult> {
   // One row per event id: a batch may hold the same webhook twice.
   const byId = new Map<string, LoggedRecord>();
   for (const item of batch) if (!byId.has(item.record.eventId)) byId.set(item.record.eventId, item);
   const unique = [...byId.values()];
   if (unique.length === 0) return { inserted: [], duplicates: [], deliveriesCreated: 0 };
 
-  let deliveriesCreated = 0;
-  const insertedRows = await db.transaction(async (tx) => {
-    const rows = await tx
-      .insert(events)
-      .values(
-        unique.map(({ record, partition, offset }) => ({
-          id: record.eventId,
-          integrationId: record.integrationId,
-          provider: record.provider,
-          eventKey: record.eventKey,
-          eventType: record.eventType,
-          orderingKey: record.orderingKey,
-          rawBody: record.rawBody,
-          headers: record.headers,
-          payload: JSON.parse(record.rawBody.toString('utf8')) as unknown,
-          sourceIp: record.sourceIp,
-          receivedAt: record.receivedAt,
-          kafkaPartition: partition,
-          kafkaOffset: BigInt(offset),
-        })),
-      )
-      .onConflictDoNothing()
-      .returning({
-        id: events.id,
-        integrationId: events.integrationId,
-        eventKey: events.eventKey,
-        orderingKey: events.orderingKey,
-        provider: events.provider,
-      });
-    if (rows.length === 0) return rows;
-
-    const integrationIds = [...new Set(rows.map((row) => row.integrationId))];
-    const targets = await tx
-      .select({ id: destinations.id, integrationId: destinations.integrationId, ordered: destinations.ordered })
-      .from(destinations)
-      .where(and(inArray(destinations.integrationId, integrationIds), eq(destinations.enabled, true)));
-
-    await tx.insert(processingJobs).values(
-      rows.map((row) => ({ eventId: row.id, kind: 'persist', status: 'COMPLETED' as const, completedAt: new Date() })),
-    );
-    await tx.insert(auditEntries).values(
-      rows.map((row) => {
-        const { record, partition, offset } = byId.get(row.id)!;
-        return {
-          actor: 'system:persist',
-          action: 'event.received',
-          targetType: 'event',
-          targetId: row.id,
-          sourceIp: record.sourceIp,
-          details: { provider: row.provider, eventKey: row.eventKey, partition, offset },
-        };
-      }),
-    );
-    const pending = deliveryRowsFor(rows, targets);
-    if (pending.length > 0) {
-      const created = await tx.insert(deliveries).values(pending).onConflictDoNothing().returning({ id: deliveries.id });
-      deliveriesCreated = created.length;
-    }
-    return rows;
-  });
-
-  const inserted = insertedRows.map((row) => row.id);
-  const insertedSet = new Set(inserted);
+  const columns: PersistColumns = {
+    id: [],
+    integrationId: [],
+    provider: [],
+    eventKey: [],
+    eventType: [],
+    orderingKey: [],
+    rawBody: [],
+    headers: [],
+    jsonbOk: [],
+    sourceIp: [],
+    receivedAt: [],
+    kafkaPartition: [],
+    kafkaOffset: [],
+  };
+  for (const { record, partition, offset } of unique) {
+    columns.id.push(record.eventId);
+    columns.integrationId.push(record.integrationId);
+    columns.provider.push(record.provider);
+    columns.eventKey.push(record.eventKey);
+    columns.eventType.push(record.eventType);
+    columns.orderingKey.push(record.orderingKey);
+    columns.rawBody.push(record.rawBody);
+    columns.headers.push(JSON.stringify(record.headers));
+    columns.jsonbOk.push(!options.withoutPayload && jsonbCanHold(record.rawBody));
+    columns.sourceIp.push(record.sourceIp);
+    columns.receivedAt.push(record.receivedAt);
+    columns.kafkaPartition.push(partition);
+    columns.kafkaOffset.push(offset);
+  }
+  const result = await runPersistStatement(db, columns);
+  const insertedSet = new Set(result.inserted);
   return {
-    inserted,
-    duplicates: unique.map((item) => item.record.eventId).filter((id) => !insertedSet.has(id)),
-    deliveriesCreated,
+    inserted: result.inserted,
+    duplicates: columns.id.filter((id) => !insertedSet.has(id)),
+    deliveriesCreated: result.deliveriesCreated,
   };
 }
 
+/** What the dead-letter audit entry says about a message: its position and why, never its body. */
+export interface DeadLetterNote {
+  partition: number;
+  offset: string;
+  reason: string;
+  key: Buffer | null;
+  /** Set when the message decoded (a record the database refused). */
+  eventId?: string;
+  provider?: string;
+}
+
+/** Text that jsonb and a text column accept, whatever it was: NULs and lone surrogates escaped. */
+function storable(text: string, max: number): string {
+  return text
+    .slice(0, max)
+    .replaceAll('\u0000', '\\u0000')
+    .replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
+}
+
 /** Audit entries for messages that went to the dead-letter topic (they have no event row). */
-export async function recordDeadLetters(db: Database, items: UndecodableMessage[]): Promise<void> {
+export async function recordDeadLetters(db: Database, items: DeadLetterNote[]): Promise<void> {
   if (items.length === 0) return;
   await db.insert(auditEntries).values(
     items.map((item) => ({
@@ -105,7 +101,14 @@ export async function recordDeadLetters(db: Database, items: UndecodableMessage[
       action: 'event.dead_lettered',
       targetType: 'kafka_message',
       targetId: `${item.partition}:${item.offset}`,
-      details: { partition: item.partition, offset: item.offset, reason: item.reason, key: item.key?.toString('utf8').slice(0, 200) ?? null },
+      details: {
+        partition: item.partition,
+        offset: item.offset,
+        reason: storable(item.reason, 500),
+        key: item.key === null ? null : storable(item.key.toString('utf8'), 200),
+        ...(item.eventId ? { eventId: item.eventId } : {}),
+        ...(item.provider ? { provider: storable(item.provider, 100) } : {}),
+      },
     })),
   );
 }

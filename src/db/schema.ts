@@ -116,7 +116,8 @@ export const events = pgTable(
     orderingKey: text('ordering_key'),
     rawBody: bytea('raw_body').notNull(),
     headers: jsonb('headers').$type<Record<string, string>>().notNull().default({}),
-    payload: jsonb('payload').notNull(),
+    /** The body as jsonb, for queries; null when jsonb cannot hold it (raw_body is the record). */
+    payload: jsonb('payload'),
     sourceIp: text('source_ip'),
     receivedAt: timestamp('received_at', { withTimezone: true }).notNull(),
     kafkaPartition: integer('kafka_partition'),
@@ -130,25 +131,6 @@ export const events = pgTable(
     index('events_integration_received_idx').on(t.integrationId, t.receivedAt, t.id),
     index('events_type_received_idx').on(t.eventType, t.receivedAt, t.id),
     index('events_key_idx').on(t.eventKey),
-  ],
-);
-
-export const processingJobs = pgTable(
-  'processing_jobs',
-  {
-    id: uuid('id').primaryKey().defaultRandom(),
-    eventId: uuid('event_id')
-      .notNull()
-      .references(() => events.id),
-    kind: text('kind').notNull(),
-    status: processingStatus('status').notNull().default('PENDING'),
-    details: jsonb('details').$type<Record<string, unknown>>().notNull().default({}),
-    createdAt: createdAt(),
-    completedAt: timestamp('completed_at', { withTimezone: true }),
-  },
-  (t) => [
-    index('processing_jobs_event_idx').on(t.eventId, t.createdAt),
-    index('processing_jobs_status_idx').on(t.status, t.createdAt, t.id),
   ],
 );
 

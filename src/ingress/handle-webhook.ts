@@ -4,6 +4,7 @@ import type { Counters } from '../metrics.js';
 import type { Coordination } from '../ports/coordination.js';
 import type { EventLogProducer } from '../ports/event-log.js';
 import type { ErrorCode } from './errors.js';
+import { MAX_JSON_DEPTH, scanJson } from '../json/scan-json.js';
 import { bodyHashKey, MAX_EVENT_KEY_LENGTH, readJsonPath } from './event-key.js';
 import { activeSecrets, type IntegrationDirectory } from './integration-directory.js';
 import { schemeFor } from './schemes/index.js';
@@ -113,6 +114,10 @@ export function createWebhookHandler(deps: WebhookHandlerDeps) {
     });
     if (!verified.ok) return reject(verified.code, verificationMessage(verified.code));
 
+    // Before JSON.parse, which recurses: a deep body costs one flat pass over its bytes, no more.
+    if (scanJson(rawBody, MAX_JSON_DEPTH).depth > MAX_JSON_DEPTH) {
+      return reject('VALIDATION_ERROR', `body is nested deeper than ${MAX_JSON_DEPTH} levels`);
+    }
     let payload: unknown;
     try {
       payload = JSON.parse(rawBody.toString('utf8'));
@@ -133,6 +138,10 @@ export function createWebhookHandler(deps: WebhookHandlerDeps) {
     const eventType =
       verified.eventType ?? readJsonPath(payload, settings.eventTypePath ?? scheme.defaultEventTypePath ?? '$.type') ?? null;
     const orderingKey = settings.orderingKeyPath ? (readJsonPath(payload, settings.orderingKeyPath) ?? null) : null;
+    // Keys become text columns and Kafka headers: a NUL or a lone surrogate read out of the body cannot be one.
+    for (const [field, value] of [['event key', eventKey], ['event type', eventType], ['ordering key', orderingKey]] as const) {
+      if (value !== null && !storableText(value)) return reject('VALIDATION_ERROR', `${field} contains a NUL or an unpaired surrogate`);
+    }
     const eventId = eventIdFor(integration.id, eventKey);
 
     try {
@@ -168,6 +177,12 @@ export function createWebhookHandler(deps: WebhookHandlerDeps) {
     });
     return outcome;
   };
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+function storableText(value: string): boolean {
+  return !value.includes('\u0000') && !LONE_SURROGATE.test(value);
 }
 
 function verificationMessage(code: 'SIGNATURE_MISSING' | 'SIGNATURE_INVALID' | 'TIMESTAMP_TOO_OLD' | 'TIMESTAMP_TOO_NEW'): string {

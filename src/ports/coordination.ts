@@ -10,16 +10,25 @@ export interface RateLimitDecision {
 
 export type MessageHandler = (message: string) => void;
 
+/**
+ * What `claimForStorage` found for an id: a "stored" marker (`stored`), a lock it now holds for the
+ * caller (`claimed`), or a lock another owner holds (`busy`).
+ */
+export type ClaimState = 'stored' | 'claimed' | 'busy';
+
 export interface Coordination {
   ping(): Promise<void>;
-  /** For each id, whether a "stored" marker exists. */
-  markersExist(ids: string[]): Promise<boolean[]>;
-  /** Marks ids as stored, for `ttlSeconds`. */
-  setMarkers(ids: string[], ttlSeconds: number): Promise<void>;
-  /** Tries to lock each id for `owner` until `ttlMs`; true where this owner now holds the lock. */
-  acquireLocks(ids: string[], owner: string, ttlMs: number): Promise<boolean[]>;
-  /** Releases the locks that `owner` still holds; others' locks are left alone. */
-  releaseLocks(ids: string[], owner: string): Promise<void>;
+  /**
+   * For each id, in one round trip: `stored` when a marker exists; otherwise tries to lock it for
+   * `owner` until `ttlMs` (SET NX: a held lock is refused even to its own owner) — `claimed` when
+   * it now does, `busy` when another holds it.
+   */
+  claimForStorage(ids: string[], owner: string, ttlMs: number): Promise<ClaimState[]>;
+  /**
+   * After the database committed, in one round trip: marks `stored` ids as stored for
+   * `ttlSeconds`, and releases the locks on `release` that `owner` still holds (others' are left).
+   */
+  settleClaims(stored: string[], release: string[], owner: string, ttlSeconds: number): Promise<void>;
   /**
    * Takes one request from the bucket `key` allowing `limit` per `periodMs` (bursts up to
    * `limit`), atomically and in one round trip, shared by every instance.

@@ -34,6 +34,14 @@ export interface UndecodableMessage {
   reason: string;
 }
 
+/**
+ * A message moved to the dead-letter topic: undecodable, or a record the database refused. The
+ * latter keeps its wire headers, so that it can be read back as the record it was.
+ */
+export interface DeadLetter extends UndecodableMessage {
+  headers?: Record<string, string>;
+}
+
 export interface EventLogBatch {
   records: LoggedRecord[];
   undecodable: UndecodableMessage[];
@@ -63,7 +71,7 @@ export interface EventLogConsumer {
   /** Starts consuming; a batch's position is committed only after `handler` resolves. */
   start(handler: BatchHandler): Promise<void>;
   /** Moves messages that can never be stored aside (Kafka: the DLQ topic), so their partition keeps moving. */
-  deadLetter(items: UndecodableMessage[]): Promise<void>;
+  deadLetter(items: DeadLetter[]): Promise<void>;
   stop(): Promise<void>;
 }
 

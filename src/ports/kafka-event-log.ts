@@ -1,6 +1,6 @@
 import { Kafka, logLevel as KafkaLogLevel, Partitioners, type Consumer, type LogEntry, type Message, type Producer } from 'kafkajs';
 import type { Logger } from '../log.js';
-import type { BatchHandler, EventLogConsumer, EventLogProducer, IngressRecord, LoggedRecord, PartitionLag, UndecodableMessage } from './event-log.js';
+import type { BatchHandler, DeadLetter, EventLogConsumer, EventLogProducer, IngressRecord, LoggedRecord, PartitionLag, UndecodableMessage } from './event-log.js';
 import { decodeIngressMessage, encodeIngressRecord } from './ingress-codec.js';
 import { BacklogFullError, createMicroBatcher, SendTimeoutError } from './micro-batcher.js';
 import { createPublishHealth } from './publish-health.js';
@@ -266,7 +266,7 @@ export function createKafkaConsumer(
   }
 
   return {
-    async deadLetter(items: UndecodableMessage[]) {
+    async deadLetter(items: DeadLetter[]) {
       dlqConnected ??= dlqProducer.connect().catch((error: unknown) => {
         dlqConnected = undefined;
         throw error;
@@ -279,6 +279,7 @@ export function createKafkaConsumer(
           key: item.key,
           value: item.value,
           headers: {
+            ...item.headers,
             'hookgate-dlq-reason': item.reason,
             'hookgate-dlq-source': `${settings.topic}/${item.partition}/${item.offset}`,
           },

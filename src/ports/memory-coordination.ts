@@ -69,30 +69,22 @@ export function createMemoryCoordination(options: MemoryCoordinationOptions = {}
     async ping() {
       ensureOpen();
     },
-    async markersExist(ids) {
+    async claimForStorage(ids, owner, ttlMs) {
       ensureOpen();
       const at = now();
-      return ids.map((id) => live(markers.get(id), at));
-    },
-    async setMarkers(ids, ttlSeconds) {
-      ensureOpen();
-      const expiresAt = now() + ttlSeconds * 1000;
-      for (const id of ids) markers.set(id, expiresAt);
-    },
-    async acquireLocks(ids, owner, ttlMs) {
-      ensureOpen();
-      const at = now();
-      // SET NX: a held lock is refused even to its own owner, as in Redis.
+      // As the Redis script: a marker first, then SET NX (a held lock is refused even to its own owner).
       return ids.map((id) => {
-        if (live(locks.get(id)?.expiresAt, at)) return false;
+        if (live(markers.get(id), at)) return 'stored';
+        if (live(locks.get(id)?.expiresAt, at)) return 'busy';
         locks.set(id, { owner, expiresAt: at + ttlMs });
-        return true;
+        return 'claimed';
       });
     },
-    async releaseLocks(ids, owner) {
+    async settleClaims(stored, release, owner, ttlSeconds) {
       ensureOpen();
       const at = now();
-      for (const id of ids) {
+      for (const id of stored) markers.set(id, at + ttlSeconds * 1000);
+      for (const id of release) {
         const lock = locks.get(id);
         if (lock && lock.owner === owner && live(lock.expiresAt, at)) locks.delete(id);
       }

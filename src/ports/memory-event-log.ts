@@ -1,6 +1,7 @@
 import type { Logger } from '../log.js';
 import type {
   BatchHandler,
+  DeadLetter,
   EventLogBatch,
   EventLogConsumer,
   EventLogProducer,
@@ -36,7 +37,7 @@ export interface MemoryEventLog {
   producer: EventLogProducer;
   consumer: EventLogConsumer;
   /** What the consumer dead-lettered, oldest first (kept in memory, most recent only). */
-  deadLetters(): UndecodableMessage[];
+  deadLetters(): DeadLetter[];
   /** Uncommitted records per partition, in the shape of the Kafka lag reader's answer. */
   lag(): PartitionLag[];
 }
@@ -109,7 +110,7 @@ export function createMemoryEventLog(options: MemoryEventLogOptions): MemoryEven
     nextOffset: 0n,
     wake: undefined,
   }));
-  const deadLetters: UndecodableMessage[] = [];
+  const deadLetters: DeadLetter[] = [];
   const awaitingAck = new Set<Promise<void>>();
   let uncommitted = 0;
   let producerStopped = false;
@@ -214,10 +215,13 @@ export function createMemoryEventLog(options: MemoryEventLogOptions): MemoryEven
         await handler(toBatch(partition, taken));
       } catch (error) {
         if (current.stopping) break;
-        options.log?.error({ partition: partition.index, attempt, err: (error as Error).message }, 'batch handler failed; retrying');
+        // The handler retries what can succeed later itself; this is the backstop. One line when a
+        // partition starts failing and one when it moves again, never one per attempt or a body.
+        if (attempt === 0) options.log?.error({ partition: partition.index, err: (error as Error).name }, 'batch handler failed; retrying with backoff');
         await sleep(current, retryDelayMs(attempt++));
         continue;
       }
+      if (attempt > 0) options.log?.warn({ partition: partition.index, failedAttempts: attempt }, 'batch handler succeeded again');
       attempt = 0;
       // Commit: only this loop removes entries, and publishers only append, so `taken` is still the head.
       partition.entries.splice(0, taken.length);

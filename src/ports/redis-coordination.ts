@@ -23,20 +23,48 @@ redis.call('SET', KEYS[1], next_tat, 'PX', math.ceil(next_tat - now))
 return {1, 0}
 `;
 
-/** Deletes a lock only if it is still ours: a lock that expired and was taken over stays with its new owner. */
-const RELEASE_SCRIPT = `
-local released = 0
-for i, key in ipairs(KEYS) do
-  if redis.call('GET', key) == ARGV[1] then
-    redis.call('DEL', key)
-    released = released + 1
+/**
+ * KEYS = n marker keys, then the n lock keys of the same ids; ARGV = owner, ttlMs.
+ * Per id: 2 = a marker exists, 1 = locked now for owner, 0 = another owner holds the lock.
+ */
+const CLAIM_SCRIPT = `
+local n = #KEYS / 2
+local result = {}
+for i = 1, n do
+  if redis.call('EXISTS', KEYS[i]) == 1 then
+    result[i] = 2
+  elseif redis.call('SET', KEYS[n + i], ARGV[1], 'PX', ARGV[2], 'NX') then
+    result[i] = 1
+  else
+    result[i] = 0
   end
 end
-return released
+return result
 `;
+
+/**
+ * KEYS = marker keys to set, then lock keys to release; ARGV = number of markers, ttlSeconds, owner.
+ * A lock is deleted only if it is still ours: one that expired and was taken over stays with its new owner.
+ */
+const SETTLE_SCRIPT = `
+local markers = tonumber(ARGV[1])
+for i = 1, markers do
+  redis.call('SET', KEYS[i], '1', 'EX', ARGV[2])
+end
+for i = markers + 1, #KEYS do
+  if redis.call('GET', KEYS[i]) == ARGV[3] then
+    redis.call('DEL', KEYS[i])
+  end
+end
+return 0
+`;
+
+const CLAIM_STATES = ['busy', 'claimed', 'stored'] as const;
 
 type RedisWithScripts = Redis & {
   gcra(key: string, interval: number, burst: number): Promise<[number, number]>;
+  claimForStorage(keyCount: number, ...keysThenArgs: (string | number)[]): Promise<number[]>;
+  settleClaims(keyCount: number, ...keysThenArgs: (string | number)[]): Promise<number>;
 };
 
 export function createRedisCoordination(options: { url: string; keyPrefix: string; log: Logger }): Coordination {
@@ -55,6 +83,9 @@ export function createRedisCoordination(options: { url: string; keyPrefix: strin
     });
   const redis = connect(false) as RedisWithScripts;
   redis.defineCommand('gcra', { numberOfKeys: 1, lua: GCRA_SCRIPT });
+  // EVALSHA with a fallback to EVAL: the scripts' text crosses the wire once per connection.
+  redis.defineCommand('claimForStorage', { lua: CLAIM_SCRIPT });
+  redis.defineCommand('settleClaims', { lua: SETTLE_SCRIPT });
   // Pub/sub needs a connection of its own; it is opened on first subscribe.
   let subscriber: Redis | undefined;
   const handlers = new Map<string, Set<MessageHandler>>();
@@ -73,6 +104,7 @@ export function createRedisCoordination(options: { url: string; keyPrefix: strin
   logErrors(redis, 'commands');
 
   const markerKey = (id: string) => `marker:${id}`;
+  const lockKey = (id: string) => `lock:${id}`;
 
   return {
     async ping() {
@@ -90,31 +122,17 @@ export function createRedisCoordination(options: { url: string; keyPrefix: strin
       }
       await redis.ping();
     },
-    async markersExist(ids) {
+    async claimForStorage(ids, owner, ttlMs) {
       if (ids.length === 0) return [];
-      const values = await redis.mget(ids.map(markerKey));
-      return values.map((value) => value !== null);
-    },
-    async setMarkers(ids, ttlSeconds) {
-      if (ids.length === 0) return;
-      const pipeline = redis.pipeline();
-      for (const id of ids) pipeline.set(markerKey(id), '1', 'EX', ttlSeconds);
-      await pipeline.exec();
-    },
-    async acquireLocks(ids, owner, ttlMs) {
-      if (ids.length === 0) return [];
-      const pipeline = redis.pipeline();
-      for (const id of ids) pipeline.set(`lock:${id}`, owner, 'PX', ttlMs, 'NX');
-      const results = (await pipeline.exec()) ?? [];
-      return results.map(([error, reply]) => {
-        if (error) throw error;
-        return reply === 'OK';
-      });
-    },
-    async releaseLocks(ids, owner) {
-      if (ids.length === 0) return;
       // Keys are prefixed by ioredis, so the script receives them ready to use.
-      await redis.eval(RELEASE_SCRIPT, ids.length, ...ids.map((id) => `lock:${id}`), owner);
+      const keys = [...ids.map(markerKey), ...ids.map(lockKey)];
+      const states = await redis.claimForStorage(keys.length, ...keys, owner, ttlMs);
+      return states.map((state) => CLAIM_STATES[state]!);
+    },
+    async settleClaims(stored, release, owner, ttlSeconds) {
+      if (stored.length === 0 && release.length === 0) return;
+      const keys = [...stored.map(markerKey), ...release.map(lockKey)];
+      await redis.settleClaims(keys.length, ...keys, stored.length, ttlSeconds, owner);
     },
     async consumeRateLimit(key, limit, periodMs) {
       const interval = periodMs / limit;

@@ -29,50 +29,42 @@ export function coordinationContract(name: string, make: () => Promise<Coordinat
       await expect(coordination.ping()).resolves.toBeUndefined();
     });
 
-    describe('markers', () => {
-      it('reports set markers as existing and others as absent, in order', async () => {
-        const [a, b, c] = [unique('a'), unique('b'), unique('c')];
-        await coordination.setMarkers([a, b], 60);
-        expect(await coordination.markersExist([a, c, b])).toEqual([true, false, true]);
-        expect(await coordination.markersExist([])).toEqual([]);
-        await coordination.setMarkers([], 60);
+    describe('claims for storage (markers and locks)', () => {
+      it('claims free ids, reports held ones busy and marked ones stored, in order', async () => {
+        const [x, y, z, m] = [unique('x'), unique('y'), unique('z'), unique('m')];
+        await coordination.settleClaims([m], [], 'owner-a', 60);
+        expect(await coordination.claimForStorage([x, y, m], 'owner-a', 10_000)).toEqual(['claimed', 'claimed', 'stored']);
+        expect(await coordination.claimForStorage([x, z], 'owner-b', 10_000)).toEqual(['busy', 'claimed']);
+        // SET NX: a held lock is refused to its own owner too.
+        expect(await coordination.claimForStorage([y], 'owner-a', 10_000)).toEqual(['busy']);
+        expect(await coordination.claimForStorage([], 'owner-a', 10_000)).toEqual([]);
+      });
+
+      it('settles in one call: marks what was stored and releases only the owner\'s locks', async () => {
+        const [mine, theirs, done] = [unique('mine'), unique('theirs'), unique('done')];
+        await coordination.claimForStorage([mine, done], 'owner-a', 10_000);
+        await coordination.claimForStorage([theirs], 'owner-b', 10_000);
+        await coordination.settleClaims([done], [mine, theirs, done], 'owner-a', 60);
+        expect(await coordination.claimForStorage([mine, theirs, done], 'owner-c', 10_000)).toEqual(['claimed', 'busy', 'stored']);
+        await coordination.settleClaims([], [], 'owner-a', 60);
       });
 
       it('forgets a marker once its time to live has passed', async () => {
         const [short, long] = [unique('short'), unique('long')];
-        await coordination.setMarkers([short], 1);
-        await coordination.setMarkers([long], 60);
-        expect(await coordination.markersExist([short, long])).toEqual([true, true]);
+        await coordination.settleClaims([short, long], [], 'owner-a', 1);
+        await coordination.settleClaims([long], [], 'owner-a', 60);
+        expect(await coordination.claimForStorage([short, long], 'owner-a', 100)).toEqual(['stored', 'stored']);
         await sleep(1200);
-        expect(await coordination.markersExist([short, long])).toEqual([false, true]);
-      });
-    });
-
-    describe('locks', () => {
-      it('grants a free lock and refuses a held one, to another owner and to its own', async () => {
-        const [x, y, z] = [unique('x'), unique('y'), unique('z')];
-        expect(await coordination.acquireLocks([x, y], 'owner-a', 10_000)).toEqual([true, true]);
-        expect(await coordination.acquireLocks([x, z], 'owner-b', 10_000)).toEqual([false, true]);
-        expect(await coordination.acquireLocks([y], 'owner-a', 10_000)).toEqual([false]);
-        expect(await coordination.acquireLocks([], 'owner-a', 10_000)).toEqual([]);
-      });
-
-      it("releases only the owner's locks and leaves other owners' locks held", async () => {
-        const [mine, theirs] = [unique('mine'), unique('theirs')];
-        await coordination.acquireLocks([mine], 'owner-a', 10_000);
-        await coordination.acquireLocks([theirs], 'owner-b', 10_000);
-        await coordination.releaseLocks([mine, theirs], 'owner-a');
-        expect(await coordination.acquireLocks([mine, theirs], 'owner-c', 10_000)).toEqual([true, false]);
-        await coordination.releaseLocks([], 'owner-a');
+        expect(await coordination.claimForStorage([short, long], 'owner-a', 100)).toEqual(['claimed', 'stored']);
       });
 
       it('lets a lock expire, and the late release of its first owner leaves the new owner holding it', async () => {
         const id = unique('expiring');
-        expect(await coordination.acquireLocks([id], 'owner-a', 300)).toEqual([true]);
+        expect(await coordination.claimForStorage([id], 'owner-a', 300)).toEqual(['claimed']);
         await sleep(450);
-        expect(await coordination.acquireLocks([id], 'owner-b', 10_000)).toEqual([true]);
-        await coordination.releaseLocks([id], 'owner-a');
-        expect(await coordination.acquireLocks([id], 'owner-c', 10_000)).toEqual([false]);
+        expect(await coordination.claimForStorage([id], 'owner-b', 10_000)).toEqual(['claimed']);
+        await coordination.settleClaims([], [id], 'owner-a', 60);
+        expect(await coordination.claimForStorage([id], 'owner-c', 10_000)).toEqual(['busy']);
       });
     });
 

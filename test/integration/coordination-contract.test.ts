@@ -46,13 +46,12 @@ describe('in-memory coordination, beyond the contract', () => {
   it('expires markers and locks by its clock', async () => {
     let clock = 0;
     const coordination = createMemoryCoordination({ now: () => clock });
-    await coordination.setMarkers(['m'], 10);
-    await coordination.acquireLocks(['l'], 'a', 500);
+    await coordination.settleClaims(['m'], [], 'a', 10);
+    await coordination.claimForStorage(['l'], 'a', 500);
     clock = 9_999;
-    expect(await coordination.markersExist(['m'])).toEqual([true]);
-    expect(await coordination.acquireLocks(['l'], 'b', 500)).toEqual([true]);
+    expect(await coordination.claimForStorage(['m', 'l'], 'b', 500)).toEqual(['stored', 'claimed']);
     clock = 10_000;
-    expect(await coordination.markersExist(['m'])).toEqual([false]);
+    expect(await coordination.claimForStorage(['m'], 'b', 500)).toEqual(['claimed']);
     await coordination.close();
   });
 

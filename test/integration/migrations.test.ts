@@ -32,7 +32,6 @@ describeWithServices('migrations (real Postgres)', ['postgres'], () => {
       'destinations',
       'events',
       'integrations',
-      'processing_jobs',
       'replay_requests',
     ]);
     const [migrations] = await sql<{ count: number }[]>`select count(*)::int as count from drizzle.__drizzle_migrations`;

@@ -102,7 +102,7 @@ describeWithServices('persist consumer and wake-ups on the real services', ['kaf
     });
   });
 
-  it('writes one processing job, one event.received audit entry and one pending delivery per new event', async () => {
+  it('writes one event.received audit entry (its processing record) and one pending delivery per new event', async () => {
     const response = await send({ id: 'bookkeeping' });
     const eventId = response.body.eventId as string;
     await send({ id: 'bookkeeping' });
@@ -111,10 +111,9 @@ describeWithServices('persist consumer and wake-ups on the real services', ['kaf
       return rows.length === 1 ? true : undefined;
     });
     await new Promise((resolve) => setTimeout(resolve, 500));
-    const [counts] = await sql<{ jobs: number; audits: number; deliveries: number }[]>`
-      select (select count(*)::int from processing_jobs where event_id = ${eventId}) as jobs,
-             (select count(*)::int from audit_entries where action = 'event.received' and target_id = ${eventId}) as audits,
+    const [counts] = await sql<{ audits: number; deliveries: number }[]>`
+      select (select count(*)::int from audit_entries where action = 'event.received' and target_id = ${eventId}) as audits,
              (select count(*)::int from deliveries where event_id = ${eventId}) as deliveries`;
-    expect(counts).toEqual({ jobs: 1, audits: 1, deliveries: 1 });
+    expect(counts).toEqual({ audits: 1, deliveries: 1 });
   });
 });

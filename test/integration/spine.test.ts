@@ -97,7 +97,7 @@ describeWithServices('webhook spine: ingress → Kafka → Postgres → GraphQL 
     });
     // Both messages reached Kafka; give the consumer time to process the second, then count again.
     await eventually(async () => {
-      const [job] = await sql<{ count: number }[]>`select count(*)::int as count from processing_jobs where event_id = ${first.body.eventId as string}`;
+      const [job] = await sql<{ count: number }[]>`select count(*)::int as count from audit_entries where action = 'event.received' and target_id = ${first.body.eventId as string}`;
       return job!.count === 1 ? true : undefined;
     });
     const [row] = await sql<{ count: number }[]>`select count(*)::int as count from events where provider = 'acme' and payload->>'id' = 'order-2'`;

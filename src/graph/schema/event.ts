@@ -28,7 +28,20 @@ export const EventRef = builder.objectRef<EventSummary>('Event').implement({
     orderingKey: t.exposeString('orderingKey', { nullable: true }),
     receivedAt: t.expose('receivedAt', { type: 'DateTime' }),
     persistedAt: t.expose('persistedAt', { type: 'DateTime' }),
-    payload: t.expose('payload', { type: 'JSON' }),
+    payload: t.field({
+      type: 'JSON',
+      description: 'The body as JSON. Read from the raw body when the database could not hold it as jsonb (an escaped NUL, a lone surrogate).',
+      resolve: async (event, _args, ctx) => {
+        if (event.payload !== null) return event.payload;
+        const text = ((await ctx.loaders.rawBody.load(event.id)) ?? Buffer.alloc(0)).toString('utf8');
+        // The ingress accepted only JSON objects nested no deeper than MAX_JSON_DEPTH, so this parse is bounded.
+        try {
+          return JSON.parse(text) as unknown;
+        } catch {
+          return text;
+        }
+      },
+    }),
     headers: t.expose('headers', { type: 'JSON', description: 'Request headers kept with the event (never signatures or tokens)' }),
     sourceIp: t.exposeString('sourceIp', { nullable: true }),
     kafkaPartition: t.exposeInt('kafkaPartition', { nullable: true }),
