@@ -139,6 +139,9 @@ num.partitions=1
 default.replication.factor=1
 min.insync.replicas=1
 offsets.topic.replication.factor=1
+# One partition for committed offsets and group state (50 by default): a single-node development
+# broker then loads its group coordinator in a moment after a restart, not partition by partition.
+offsets.topic.num.partitions=1
 transaction.state.log.replication.factor=1
 transaction.state.log.min.isr=1
 group.initial.rebalance.delay.ms=0

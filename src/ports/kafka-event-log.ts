@@ -53,7 +53,7 @@ export function createKafkaClient(settings: KafkaSettings, log: Logger, options:
     connectionTimeout: 3000,
     requestTimeout: 10000,
     retry: options.retryForever
-      ? { initialRetryTime: 200, maxRetryTime: 1000, retries: Number.MAX_SAFE_INTEGER }
+      ? { initialRetryTime: 100, maxRetryTime: 500, retries: Number.MAX_SAFE_INTEGER }
       : { initialRetryTime: 100, maxRetryTime: 2000, retries: 5 },
   });
 }
@@ -211,7 +211,7 @@ export function createKafkaConsumer(
     maxWaitTimeInMs: 1000,
     // With a client made by createKafkaClient(…, { retryForever: true }), a lost broker is retried
     // for as long as it takes and this member keeps its identity (see there).
-    retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 1000 },
+    retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 500 },
   });
 
   // Dead letters are rare: their producer connects on first use.
