@@ -123,7 +123,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     cleanups.push(() => redis.stop());
 
     const databaseName = `hookgate_chaos_${run}`;
-    const adminSql = postgres(options.postgresUrl, { max: 1, onnotice: () => {} });
+    // Create and drop through the `postgres` database: the URL's own database need not exist.
+    const adminUrl = Object.assign(new URL(options.postgresUrl), { pathname: '/postgres' }).toString();
+    const adminSql = postgres(adminUrl, { max: 1, onnotice: () => {} });
     await adminSql.unsafe(`create database "${databaseName}"`);
     cleanups.push(async () => {
       await adminSql.unsafe(`drop database if exists "${databaseName}" with (force)`);
