@@ -1,7 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
+import { AssignerProtocol, Kafka, logLevel } from 'kafkajs';
 import postgres from 'postgres';
 import { migrateDatabase } from '../../src/db/client.js';
 import { spawnHookgate, whenReady, type HookgateChild } from '../../test/helpers/child-app.js';
@@ -157,7 +157,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     };
 
     const spawnRole = async (name: string, role: string) => {
-      const child = await spawnHookgate({ ...env, HOOKGATE_ROLE: role }, { name, logFile: join(options.workDir, `${name}-${children.size}.log`), readyTimeoutMs: 60_000 });
+      const child = await spawnHookgate({ ...env, HOOKGATE_ROLE: role, KAFKA_CLIENT_ID: `chaos-${name}` }, { name, logFile: join(options.workDir, `${name}-${children.size}.log`), readyTimeoutMs: 60_000 });
       children.set(name, child);
       void child.exited.then(({ code, signal }) => {
         if (!expectedExits.has(child.pid)) unexpectedExits.push(`${name} (pid ${child.pid}) exited: code ${code}, signal ${signal}`);
@@ -234,6 +234,18 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       }
     };
 
+    /** How many partitions each group member holds, by the client id of its process. */
+    const assignments = async (): Promise<Map<string, number>> => {
+      const { groups } = await admin.describeGroups([env.KAFKA_CONSUMER_GROUP!]);
+      const held = new Map<string, number>();
+      for (const member of groups[0]?.members ?? []) {
+        const assignment = AssignerProtocol.MemberAssignment.decode(member.memberAssignment);
+        const count = Object.values(assignment?.assignment ?? {}).reduce((sum, partitions) => sum + partitions.length, 0);
+        held.set(member.clientId, (held.get(member.clientId) ?? 0) + count);
+      }
+      return held;
+    };
+
     const recoveries: Recovery[] = [];
     const pendingMeasures: Promise<void>[] = [];
     const firstAfter = (times: number[], since: number) => times.find((at) => at >= since);
@@ -274,7 +286,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         );
       } else if (step.fault === 'persist-a' || step.fault === 'persist-b') {
         const before = await committed();
-        say(`${step.fault}: SIGKILL`);
+        const held = await assignments().catch(() => new Map<string, number>());
+        say(`${step.fault}: SIGKILL (it holds ${held.get(`chaos-${step.fault}`) ?? 0} partitions; group: ${JSON.stringify(Object.fromEntries(held))})`);
         await kill(step.fault);
         const killedAt = Date.now();
         pendingMeasures.push(
@@ -289,7 +302,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
               }
               await sleep(250);
             }
-            recoveries.push({ fault: `${step.fault} SIGKILLed`, measure: 'every partition consumed again', ms: resumed, targetMs: 10_000 });
+            const victimHeld = held.get(`chaos-${step.fault}`) ?? 0;
+            recoveries.push({ fault: `${step.fault} SIGKILLed (held ${victimHeld} partitions)`, measure: 'every partition consumed again', ms: resumed, targetMs: 10_000 });
           })(),
         );
         await sleep(step.downMs);
