@@ -280,6 +280,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         pendingMeasures.push(
           (async () => {
             const [first202, stored] = await Promise.all([accepted202After(back, 60_000), storedGrewAfter(back, 60_000)]);
+            await sleep(10_000);
+            const held = await assignments().catch(() => new Map<string, number>());
+            say(`broker: 10 s after recovery the group holds ${JSON.stringify(Object.fromEntries(held))}`);
             recoveries.push({ fault: 'broker restart', measure: 'first 202 after the broker answers', ms: first202, targetMs: 5_000 });
             recoveries.push({ fault: 'broker restart', measure: 'first event stored after the broker answers', ms: stored, targetMs: 5_000 });
           })(),
