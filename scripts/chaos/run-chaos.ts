@@ -288,11 +288,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
           })(),
         );
       } else if (step.fault === 'persist-a' || step.fault === 'persist-b') {
-        const before = await committed();
         const held = await assignments().catch(() => new Map<string, number>());
         say(`${step.fault}: SIGKILL (it holds ${held.get(`chaos-${step.fault}`) ?? 0} partitions; group: ${JSON.stringify(Object.fromEntries(held))})`);
         await kill(step.fault);
         const killedAt = Date.now();
+        // Read after the kill: until then the victim was still committing, and a position read
+        // earlier would count its own last commits as a successor's.
+        const before = await committed();
         pendingMeasures.push(
           (async () => {
             const deadline = killedAt + 60_000;
