@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type { Database } from '../db/client.js';
 import type { Logger } from '../log.js';
 import type { Coordination } from '../ports/coordination.js';
@@ -52,6 +53,8 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps) {
   const running = new Set<Promise<void>>();
   // Cuts running POSTs short when a stop outlasts its grace period.
   const abort = new AbortController();
+  // Every running POST listens on it: as many listeners as the concurrency.
+  setMaxListeners(0, abort.signal);
 
   const recorder = createCompletionRecorder({
     db,

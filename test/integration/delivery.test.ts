@@ -92,7 +92,20 @@ describeWithServices('deliveries on real Kafka, Postgres and Redis to local rece
       select count(*)::int as count from deliveries where integration_id = ${integrationId} and trigger = 'DISPATCH'`;
     expect(events!.count).toBe(400);
     expect(firsts!.count).toBe(400);
-    expect(sink.received).toHaveLength(400);
+    // Every POST the receiver saw is a recorded attempt of its event's delivery, and every event
+    // arrived: POSTs per webhook-id equal attempts per event (a retried reset counts on both sides).
+    const postsPerEvent = new Map<string, number>();
+    for (const request of sink.received) postsPerEvent.set(request.headers['webhook-id']!, (postsPerEvent.get(request.headers['webhook-id']!) ?? 0) + 1);
+    const attempted = await sql<{ event_id: string; attempts: number; errors: string[] }[]>`
+      select d.event_id, count(a.id)::int as attempts, array_remove(array_agg(a.error_class), null) as errors
+      from deliveries d join delivery_attempts a on a.delivery_id = d.id
+      where d.integration_id = ${integrationId} group by d.event_id`;
+    const attemptsPerEvent = new Map(attempted.map((row) => [row.event_id, row.attempts]));
+    expect(postsPerEvent.size).toBe(400);
+    expect(attemptsPerEvent, JSON.stringify(attempted.filter((row) => row.errors.length > 0))).toEqual(postsPerEvent);
+    const [unfinished] = await sql<{ count: number }[]>`
+      select count(*)::int as count from deliveries where integration_id = ${integrationId} and status <> 'SUCCEEDED'`;
+    expect(unfinished!.count).toBe(0);
 
     const verifier = new Webhook(DESTINATION_SECRET);
     const eventIds = new Set<string>();
