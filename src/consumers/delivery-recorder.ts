@@ -16,7 +16,7 @@ export interface RecorderDeps {
   workerId: string;
   status: Pick<StatusPublisher, 'deliveryStatuses' | 'destinationDisabled'>;
   log: Logger;
-  /** Called once per delivery handed in, after its record (or release) was written or given up. */
+  /** Called after each group is written, with how many outcomes it held. */
   onSettled(count: number): void;
 }
 
@@ -28,7 +28,7 @@ const DRAIN_GIVE_UP_MS = 5_000;
  * Group commit for finished attempts. One write is in flight at a time; whatever finishes while it
  * runs goes into the next one, so under load many attempts share one statement and one publish,
  * and a lone attempt waits only for the next turn of the event loop. A failed write keeps its group
- * and is tried again with backoff, holding the group's slots (no new claims) meanwhile. Until its
+ * and is tried again with backoff; the worker claims nothing new while many wait. Until its
  * record commits a delivery stays IN_FLIGHT under its lease: a crash in between means the lease
  * runs out and the delivery is sent again — at least once, never lost.
  */
@@ -123,6 +123,10 @@ export function createCompletionRecorder(deps: RecorderDeps) {
   }
 
   return {
+    /** Outcomes handed in and not yet written. */
+    waiting(): number {
+      return pending.length + releases.length;
+    },
     complete(delivery: ClaimedDelivery, completion: Completion, disableReason?: string): void {
       pending.push({ delivery, completion, disableReason });
       schedule();

@@ -38,12 +38,14 @@ const MAX_RESPONSE_BYTES = 4096;
  * Delivery workers: claim due deliveries (one statement returns the work), POST each signed in the
  * Standard Webhooks format, and hand the outcome to the recorder, which writes finished attempts
  * in groups. Woken through the coordination port when new deliveries are persisted; polling is
- * only the fallback. A slot is free again once its attempt is recorded, not when the POST ends.
+ * only the fallback. Claims run ahead of the slots by a short queue and records trail behind
+ * them, so neither round trip sits between one POST and the next.
  */
 export function createDeliveryWorker(deps: DeliveryWorkerDeps) {
   const { db, log, settings } = deps;
   const workerId = deps.workerId ?? `worker-${randomUUID()}`;
   const stopGraceMs = settings.stopGraceMs ?? Math.min(settings.timeoutMs, 10_000);
+  /** Attempts running (resolving or POSTing). */
   let active = 0;
   let stopping = false;
   let pumping: Promise<void> | undefined;
@@ -56,16 +58,20 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps) {
   // Every running POST listens on it: as many listeners as the concurrency.
   setMaxListeners(0, abort.signal);
 
+  // Claimed, not yet started: the next slot that frees starts one at once, without a round trip.
+  // At most half the concurrency waits here; each entry holds a lease until it starts.
+  const queue: { delivery: ClaimedDelivery; claimedAt: number }[] = [];
+  const prefetch = Math.max(1, Math.floor(settings.concurrency / 2));
+  // A claim that waited this long is handed back instead of started: its lease must outlast its attempt.
+  const maxQueuedMs = Math.max(settings.leaseMs - settings.timeoutMs, settings.leaseMs / 2);
+
   const recorder = createCompletionRecorder({
     db,
     workerId,
     status: deps.status,
     log,
-    onSettled(count) {
-      active -= count;
-      // Refill in batches: one claim for half the slots, not one claim per finished attempt.
-      if (active <= settings.concurrency / 2) schedulePump();
-    },
+    // Records waiting for the database hold back new claims (see `claimLoop`); once written, claim again.
+    onSettled: () => schedulePump(),
   });
 
   function buildHeaders(delivery: ClaimedDelivery, timestamp: number) {
@@ -152,24 +158,42 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps) {
   }
 
   function startAttempt(delivery: ClaimedDelivery): void {
+    active += 1;
     const task = attempt(delivery)
       .catch((error: unknown) => {
         // Unexpected: hand the claim back so it is sent again now, not after the lease.
         log.error({ deliveryId: delivery.id, err: error }, 'delivery attempt failed unexpectedly');
         recorder.release(delivery);
       })
-      .finally(() => running.delete(task));
+      .finally(() => {
+        running.delete(task);
+        // The slot is free once the outcome is handed to the recorder; the record itself is
+        // written in a group, and until it commits the delivery stays IN_FLIGHT under its lease.
+        active -= 1;
+        startQueued();
+        schedulePump();
+      });
     running.add(task);
+  }
+
+  function startQueued(): void {
+    while (!stopping && active < settings.concurrency && queue.length > 0) {
+      const { delivery, claimedAt } = queue.shift()!;
+      if (Date.now() - claimedAt > maxQueuedMs) recorder.release(delivery);
+      else startAttempt(delivery);
+    }
   }
 
   async function claimLoop(): Promise<void> {
     do {
       pumpAgain = false;
-      const free = settings.concurrency - active;
-      if (stopping || free <= 0) break;
-      const claimed = await claimDueDeliveries(db, workerId, free, settings.leaseMs);
+      // Backpressure: while the database is behind with records, claim nothing more.
+      if (stopping || recorder.waiting() >= settings.concurrency) break;
+      const wanted = settings.concurrency + prefetch - active - queue.length;
+      // Claim in batches (a quarter of the concurrency at least), unless slots stand empty.
+      if (wanted <= 0 || (wanted < Math.ceil(settings.concurrency / 4) && active + queue.length > 0)) break;
+      const claimed = await claimDueDeliveries(db, workerId, wanted, settings.leaseMs);
       if (claimed.length === 0) break;
-      active += claimed.length;
       if (stopping) {
         // The claim returned after stop began: none of these has started; release them all at once.
         for (const delivery of claimed) recorder.release(delivery);
@@ -185,8 +209,10 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps) {
           status: 'IN_FLIGHT',
         })),
       );
-      for (const delivery of claimed) startAttempt(delivery);
-      if (claimed.length === free) pumpAgain = true;
+      const claimedAt = Date.now();
+      for (const delivery of claimed) queue.push({ delivery, claimedAt });
+      startQueued();
+      if (claimed.length === wanted) pumpAgain = true;
     } while (pumpAgain);
   }
 
@@ -221,6 +247,8 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps) {
       clearInterval(pollTimer);
       await unsubscribe?.().catch(() => {});
       await pumping;
+      // Claimed but never started: back to the database at once, for any worker to take now.
+      for (const { delivery } of queue.splice(0)) recorder.release(delivery);
       const started = running.size;
       const grace = setTimeout(() => {
         log.warn({ running: running.size, graceMs: stopGraceMs }, 'attempts still running at the end of the stop grace period; cutting them short');

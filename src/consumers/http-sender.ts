@@ -40,7 +40,9 @@ class PinnedHttpAgent extends http.Agent {
     return `${super.getName(options)}:${String(headers.host)}`;
   }
 }
-const POOL = { keepAlive: true, maxFreeSockets: 16, timeout: 4_000, scheduling: 'lifo' } as const;
+// As many idle sockets as a worker has attempts in flight (Node's default bound): a lower bound
+// closes and reopens connections between bursts, at full concurrency on every refill.
+const POOL = { keepAlive: true, maxFreeSockets: 256, timeout: 4_000, scheduling: 'lifo' } as const;
 const httpAgent = new PinnedHttpAgent(POOL);
 const httpsAgent = new https.Agent(POOL);
 

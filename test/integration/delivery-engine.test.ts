@@ -190,7 +190,9 @@ describeWithServices('delivery engine: in-process workers on real Postgres and l
     const counts = await statusCounts(ids);
     expect(counts.IN_FLIGHT ?? 0).toBe(0);
     expect((counts.SUCCEEDED ?? 0) + (counts.PENDING ?? 0)).toBe(20);
-    expect(counts.SUCCEEDED).toBe(4);
+    // Everything POSTed before the stop finished is recorded; everything else was handed back.
+    expect(counts.SUCCEEDED).toBe(sink.received.length);
+    expect(counts.PENDING ?? 0).toBeGreaterThan(0);
     // Released rows are due now, with no attempt spent.
     const released = await sql<{ attempt_count: number; due_in_ms: number }[]>`
       select attempt_count, extract(epoch from next_attempt_at - now()) * 1000 as due_in_ms from deliveries
