@@ -1,4 +1,5 @@
 import { and, eq, sql, type SQL } from 'drizzle-orm';
+import { PgDialect } from 'drizzle-orm/pg-core';
 import { rowsOf, type Database } from '../db/client.js';
 import { auditEntries, destinations } from '../db/schema.js';
 
@@ -82,10 +83,29 @@ export function claimStatement(workerId: string, limit: number, leaseMs: number)
     join destinations t on t.id = c.destination_id`;
 }
 
+const dialect = new PgDialect();
+
+type PreparingClient = { unsafe(text: string, params: unknown[], options: { prepare: boolean }): Promise<unknown> };
+
+/**
+ * Runs a hot-path statement as a prepared statement where the driver can (postgres.js): drizzle's
+ * `execute` sends each as a fresh unnamed statement, planned again every time, and planning the
+ * claim costs more than running it. Fixed text, so each connection prepares it once. PGlite runs
+ * it through drizzle as before.
+ */
+async function executeHot<T>(db: Database, query: SQL): Promise<T[]> {
+  const client = (db as { $client?: unknown }).$client;
+  if (typeof client === 'function' && typeof (client as Partial<PreparingClient>).unsafe === 'function') {
+    const { sql: text, params } = dialect.sqlToQuery(query);
+    return rowsOf<T>(await (client as unknown as PreparingClient).unsafe(text, params, { prepare: true }));
+  }
+  return rowsOf<T>(await db.execute(query));
+}
+
 /** Claims up to `limit` due deliveries for `workerId` until the lease ends, with their work. */
 export async function claimDueDeliveries(db: Database, workerId: string, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
-  const result = await db.execute<ClaimRow>(claimStatement(workerId, limit, leaseMs));
-  return rowsOf<ClaimRow>(result).map((row) => ({
+  const rows = await executeHot<ClaimRow>(db, claimStatement(workerId, limit, leaseMs));
+  return rows.map((row) => ({
     id: row.id,
     eventId: row.event_id,
     destinationId: row.destination_id,
@@ -151,7 +171,7 @@ export async function completeAttempts(db: Database, workerId: string, completio
       last_error: storable(completion.lastError),
     })),
   );
-  const result = await db.execute<{ id: string }>(sql`
+  const rows = await executeHot<{ id: string }>(db, sql`
     with input as (
       select * from json_to_recordset(${input}::json) as t(
         delivery_id uuid, attempt_number integer, recorded boolean, started_at timestamptz, duration_ms integer,
@@ -180,7 +200,7 @@ export async function completeAttempts(db: Database, workerId: string, completio
       and d.attempt_count = i.attempt_number
       and d.status = 'IN_FLIGHT'
     returning d.id`);
-  return new Set(rowsOf<{ id: string }>(result).map((row) => row.id));
+  return new Set(rows.map((row) => row.id));
 }
 
 /**
@@ -191,7 +211,7 @@ export async function completeAttempts(db: Database, workerId: string, completio
 export async function releaseClaims(db: Database, workerId: string, claims: readonly { deliveryId: string; attemptNumber: number }[]): Promise<Set<string>> {
   if (claims.length === 0) return new Set();
   const input = JSON.stringify(claims.map((claim) => ({ delivery_id: claim.deliveryId, attempt_number: claim.attemptNumber })));
-  const result = await db.execute<{ id: string }>(sql`
+  const rows = await executeHot<{ id: string }>(db, sql`
     with input as (
       select * from json_to_recordset(${input}::json) as t(delivery_id uuid, attempt_number integer)
     )
@@ -208,7 +228,7 @@ export async function releaseClaims(db: Database, workerId: string, claims: read
       and d.attempt_count = i.attempt_number
       and d.status = 'IN_FLIGHT'
     returning d.id`);
-  return new Set(rowsOf<{ id: string }>(result).map((row) => row.id));
+  return new Set(rows.map((row) => row.id));
 }
 
 /** A receiver answered 410 Gone: stop sending to it, and say so in the audit trail. */

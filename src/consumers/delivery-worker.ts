@@ -59,9 +59,10 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps) {
   setMaxListeners(0, abort.signal);
 
   // Claimed, not yet started: the next slot that frees starts one at once, without a round trip.
-  // At most half the concurrency waits here; each entry holds a lease until it starts.
+  // At most `concurrency` wait here (so a claim is big enough to cover a round trip under load);
+  // each entry holds a lease until it starts.
   const queue: { delivery: ClaimedDelivery; claimedAt: number }[] = [];
-  const prefetch = Math.max(1, Math.floor(settings.concurrency / 2));
+  const prefetch = settings.concurrency;
   // A claim that waited this long is handed back instead of started: its lease must outlast its attempt.
   const maxQueuedMs = Math.max(settings.leaseMs - settings.timeoutMs, settings.leaseMs / 2);
 
@@ -190,8 +191,9 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps) {
       // Backpressure: while the database is behind with records, claim nothing more.
       if (stopping || recorder.waiting() >= settings.concurrency) break;
       const wanted = settings.concurrency + prefetch - active - queue.length;
-      // Claim in batches (a quarter of the concurrency at least), unless slots stand empty.
-      if (wanted <= 0 || (wanted < Math.ceil(settings.concurrency / 4) && active + queue.length > 0)) break;
+      // Claim in batches (half the concurrency at least) while there is work in hand to go on with;
+      // the cost of a claim is mostly its round trip, so fewer, larger claims go further.
+      if (wanted <= 0 || (wanted < Math.ceil(settings.concurrency / 2) && queue.length > 0)) break;
       const claimed = await claimDueDeliveries(db, workerId, wanted, settings.leaseMs);
       if (claimed.length === 0) break;
       if (stopping) {
