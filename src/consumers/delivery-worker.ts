@@ -195,7 +195,9 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps) {
       // the cost of a claim is mostly its round trip, so fewer, larger claims go further.
       if (wanted <= 0 || (wanted < Math.ceil(settings.concurrency / 2) && queue.length > 0)) break;
       const claimed = await claimDueDeliveries(db, workerId, wanted, settings.leaseMs);
-      if (claimed.length === 0) break;
+      // Nothing due: done, unless a wake-up arrived meanwhile (rows committed after this claim's
+      // snapshot), which `continue` honours by checking pumpAgain again.
+      if (claimed.length === 0) continue;
       if (stopping) {
         // The claim returned after stop began: none of these has started; release them all at once.
         for (const delivery of claimed) recorder.release(delivery);
