@@ -49,6 +49,10 @@ interface ClaimRow extends Record<string, unknown> {
  * queue behind one key costs its length per claim until its head is done.
  */
 export function claimStatement(workerId: string, limit: number, leaseMs: number): SQL {
+  // The limit is written into the text (an integer we computed, never outside input): with
+  // `limit $n` Postgres plans a prepared statement's generic plan for an unknown, large limit and
+  // keeps re-planning; with a literal each claim size gets one cached plan, the one tested below.
+  const claimSize = Math.max(1, Math.floor(limit));
   return sql`
     with due as (
       select d.id, d.status as previous_status
@@ -62,7 +66,7 @@ export function claimStatement(workerId: string, limit: number, leaseMs: number)
             and prior.status in ('PENDING', 'RETRYING', 'IN_FLIGHT')
             and prior.sequence < d.sequence))
       order by d.next_attempt_at
-      limit ${limit}
+      limit ${sql.raw(String(claimSize))}
       for update of d skip locked
     ), claimed as (
       update deliveries d

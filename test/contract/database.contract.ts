@@ -103,13 +103,14 @@ export function databaseContract(name: string, make: () => Promise<DatabaseUnder
 
     it('claims with the work in one statement; a late completion of an expired claim changes nothing, even by the same worker', async () => {
       await persistBatch(db, [record('fenced', '{"id":"fenced","x":1}')]);
-      const [first, ...others] = await claimDueDeliveries(db, 'worker-f', 10, 150);
+      // A lease long enough that a loaded machine does not let it run out between two statements.
+      const [first, ...others] = await claimDueDeliveries(db, 'worker-f', 10, 1_000);
       expect(others).toEqual([]);
       expect(first).toMatchObject({ attemptNumber: 1, previousStatus: 'PENDING', url: 'https://example.com/hook', secret: 'whsec_x', destinationEnabled: true });
       expect(first!.rawBody.toString()).toBe('{"id":"fenced","x":1}');
       // Leased: out of the due range until the lease ends.
-      expect(await claimDueDeliveries(db, 'worker-f', 10, 150)).toEqual([]);
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(await claimDueDeliveries(db, 'worker-f', 10, 1_000)).toEqual([]);
+      await new Promise((resolve) => setTimeout(resolve, 1_200));
       const [second] = await claimDueDeliveries(db, 'worker-f', 10, 30_000);
       expect(second).toMatchObject({ id: first!.id, attemptNumber: 2, previousStatus: 'IN_FLIGHT' });
 

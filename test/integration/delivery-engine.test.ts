@@ -1,4 +1,3 @@
-import type { SQL } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import postgres from 'postgres';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
@@ -156,24 +155,29 @@ describeWithServices('delivery engine: in-process workers on real Postgres and l
 
     // Hold the worker's second claim after the database has executed it: a claim "in flight"
     // whose rows are already IN_FLIGHT under this worker's lease when stop() begins.
-    const dialect = new PgDialect();
     let claims = 0;
     let openGate!: () => void;
     const gate = new Promise<void>((resolve) => (openGate = resolve));
     let claimHeld!: () => void;
     const held = new Promise<void>((resolve) => (claimHeld = resolve));
-    const gated = new Proxy(handle.db, {
+    // Hot statements go to the driver itself (prepared), so the gate sits on the driver's `unsafe`.
+    type Driver = { unsafe(text: string, ...rest: unknown[]): Promise<unknown> };
+    const driver = (handle.db as unknown as { $client: Driver }).$client;
+    const gatedDriver = new Proxy(driver, {
       get(target, property, receiverObject) {
-        if (property !== 'execute') return Reflect.get(target, property, receiverObject) as unknown;
-        return async (query: SQL) => {
-          const result = await target.execute(query);
-          if (dialect.sqlToQuery(query).sql.includes('skip locked') && ++claims === 2) {
+        if (property !== 'unsafe') return Reflect.get(target, property, receiverObject) as unknown;
+        return async (text: string, ...rest: unknown[]) => {
+          const result = await target.unsafe(text, ...rest);
+          if (text.includes('skip locked') && ++claims === 2) {
             claimHeld();
             await gate;
           }
           return result;
         };
       },
+    });
+    const gated = new Proxy(handle.db, {
+      get: (target, property, receiverObject) => (property === '$client' ? gatedDriver : (Reflect.get(target, property, receiverObject) as unknown)),
     });
     const first = worker({ db: gated, settings: { concurrency: 4, leaseMs: 30_000 }, id: 'worker-stopping' });
     await first.start();
