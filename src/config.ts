@@ -97,6 +97,7 @@ const envSchema = z.object({
   DELIVERY_CONCURRENCY: positiveInt(32),
   DELIVERY_LEASE_MS: z.coerce.number().int().positive().optional(),
   DELIVERY_POLL_INTERVAL_MS: positiveInt(1000),
+  DELIVERY_STOP_GRACE_MS: z.coerce.number().int().min(0).max(60_000).default(10_000),
   RETRY_DELIVERY_COOLDOWN_SECONDS: z.coerce.number().int().min(0).default(60),
   REPLAY_MAX_EVENTS: positiveInt(10_000),
   TRUSTED_PROXIES: commaList.refine((entries) => entries.every(isAddressOrCidr), 'must be a comma list of IP addresses or CIDRs'),
@@ -144,6 +145,8 @@ function toConfig(env: z.infer<typeof envSchema>) {
       leaseMs: env.DELIVERY_LEASE_MS ?? env.DELIVERY_TIMEOUT_MS + 15_000,
       concurrency: env.DELIVERY_CONCURRENCY,
       pollIntervalMs: env.DELIVERY_POLL_INTERVAL_MS,
+      // On SIGTERM, running attempts get this long before they are cut short and recorded.
+      stopGraceMs: env.DELIVERY_STOP_GRACE_MS,
       retry: { scheduleMs: env.DELIVERY_RETRY_SCHEDULE, retryAfterCapMs: env.DELIVERY_RETRY_AFTER_CAP_SECONDS * 1000, jitter: 0.2 },
       retryCooldownMs: env.RETRY_DELIVERY_COOLDOWN_SECONDS * 1000,
     },

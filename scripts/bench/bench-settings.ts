@@ -20,6 +20,9 @@ const schema = z.object({
   BENCH_RAW_BATCH: z.coerce.number().int().min(1).max(5000).optional(),
   BENCH_DELIVERIES: count(20_000, 200_000),
   BENCH_DELIVERY_CONCURRENCY: concurrencyList,
+  // The latency phase: stored→delivered at a steady rate, with the first concurrency; 0 s skips it.
+  BENCH_LATENCY_RATE: count(200, 5000),
+  BENCH_LATENCY_SECONDS: z.coerce.number().int().min(0).max(300).default(20),
   // The longest any one side may take before the bench gives up on it.
   BENCH_TIMEOUT_S: z.coerce.number().positive().max(1800).default(600),
 });
@@ -34,6 +37,8 @@ export interface DeliverySettings {
   deliveries: number;
   concurrencies: number[];
   timeoutMs: number;
+  latencyRate: number;
+  latencySeconds: number;
 }
 
 function parse(source: NodeJS.ProcessEnv) {
@@ -52,7 +57,13 @@ export function persistSettings(source: NodeJS.ProcessEnv = process.env): Persis
 
 export function deliverySettings(source: NodeJS.ProcessEnv = process.env): DeliverySettings {
   const env = parse(source);
-  return { deliveries: env.BENCH_DELIVERIES, concurrencies: env.BENCH_DELIVERY_CONCURRENCY, timeoutMs: env.BENCH_TIMEOUT_S * 1000 };
+  return {
+    deliveries: env.BENCH_DELIVERIES,
+    concurrencies: env.BENCH_DELIVERY_CONCURRENCY,
+    timeoutMs: env.BENCH_TIMEOUT_S * 1000,
+    latencyRate: env.BENCH_LATENCY_RATE,
+    latencySeconds: env.BENCH_LATENCY_SECONDS,
+  };
 }
 
 /** The part of the command line a reader needs to repeat a run: the settings that differ from the defaults. */

@@ -1,3 +1,4 @@
+import type { LatencyFigures } from './delivery-latency.js';
 import type { BenchMachine } from './bench-run.js';
 import type { CpuShares } from './cpu-meter.js';
 import { formatCpuSummary } from './cpu-profile.js';
@@ -16,6 +17,8 @@ export interface DeliveryReport {
   deliveries: number;
   bodyBytes: number;
   rounds: DeliveryRound[];
+  /** Stored→delivered at a steady rate (see delivery-latency.ts). */
+  latency?: LatencyFigures;
   checkpointed: boolean;
 }
 

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -21,6 +20,7 @@ import {
   type BenchScope,
 } from './bench-run.js';
 import { insertPendingDeliveries, seedIntegration, type SeededIntegration } from './bench-seed.js';
+import { measureDeliveryLatency, startDeliveryChild } from './delivery-latency.js';
 import { deleteKeysWithPrefix } from './bench-services.js';
 import { deliverySettings, overridesOf, type DeliverySettings } from './bench-settings.js';
 import { benchBody, benchReceivedAt } from './bench-webhooks.js';
@@ -113,28 +113,15 @@ async function measureHookgate(
     const postsBefore = await receivedPosts(context.receiver.statsUrl);
     let ownQueries = 1;
     const spawnedAtMs = Date.now();
-    const child = startServerProcess({
+    const child = startDeliveryChild({
       name: `hookgate delivery ${concurrency}`,
-      args: ['--cpu-prof', `--cpu-prof-dir=${context.resultsDir}`, '--import', 'tsx', 'src/main.ts'],
-      env: {
-        ...baseChildEnv(),
-        // Production refuses plain-http destinations; for the delivery role nothing else differs.
-        NODE_ENV: 'development',
-        HOOKGATE_ROLE: 'delivery',
-        LOG_LEVEL: 'warn',
-        DELIVERY_CONCURRENCY: String(concurrency),
-        DELIVERY_ALLOWED_HOSTS: '127.0.0.1',
-        DATABASE_URL: database.url,
-        REDIS_URL: services.redisUrl,
-        REDIS_KEY_PREFIX: redisPrefix,
-        // Required by the configuration; the delivery role does not use Kafka.
-        KAFKA_BROKERS: services.kafkaBrokers.join(','),
-        KAFKA_TOPIC: `hookgate.bench.${context.runId}.unused`,
-        KAFKA_DLQ_TOPIC: `hookgate.bench.${context.runId}.unused.dlq`,
-        MANAGEMENT_API_KEY: randomBytes(16).toString('hex'),
-      },
-      cwd: ROOT,
-      logFile: join(context.resultsDir, `hookgate-delivery-${concurrency}.log`),
+      concurrency,
+      databaseUrl: database.url,
+      services,
+      runId: context.runId,
+      redisPrefix,
+      resultsDir: context.resultsDir,
+      profile: true,
     });
     scope.defer(`stop ${child.name}`, () => child.stop(5_000));
     let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
@@ -257,6 +244,20 @@ export async function runDeliveryBench(): Promise<void> {
     const checkpointed = await checkpoint(services.postgresUrl);
     const rounds: DeliveryRound[] = [];
     for (const concurrency of settings.concurrencies) rounds.push(await runRound(context, concurrency));
+    const latency =
+      settings.latencySeconds > 0
+        ? await measureDeliveryLatency({
+            scope,
+            services,
+            runId,
+            resultsDir,
+            receiverUrl: context.receiver.url,
+            concurrency: settings.concurrencies[0]!,
+            ratePerSecond: settings.latencyRate,
+            seconds: settings.latencySeconds,
+            startMs: context.startMs,
+          })
+        : undefined;
 
     const report: DeliveryReport = {
       bench: 'delivery',
@@ -268,11 +269,19 @@ export async function runDeliveryBench(): Promise<void> {
       deliveries: settings.deliveries,
       bodyBytes: benchBody(runId, 0, benchReceivedAt(context.startMs, 0)).length,
       rounds,
+      ...(latency ? { latency } : {}),
       checkpointed,
     };
     const jsonFile = join(resultsDir, 'delivery.json');
     await writeFile(jsonFile, `${JSON.stringify(report, null, 2)}\n`);
     process.stdout.write(`\n${formatConsole(report)}\n\nJSON: ${jsonFile.slice(ROOT.length)}\n\n`);
     process.stdout.write(`---- Markdown ----\n\n${formatMarkdown(report)}\n\n------------------\n`);
+    if (latency) {
+      const { storedToDelivered: d, storedToStarted: w } = latency;
+      process.stdout.write(
+        `latency at ${latency.ratePerSecond}/s for ${latency.seconds} s (${latency.succeeded}/${latency.deliveries} succeeded, feed lag max ${latency.feedLagMaxMs} ms): ` +
+          `stored→delivered p50 ${d.p50} / p90 ${d.p90} / p99 ${d.p99} / max ${d.max} ms (target p99 < 100 ms); stored→POST started p50 ${w.p50} / p99 ${w.p99} ms\n`,
+      );
+    }
   });
 }

@@ -12,14 +12,16 @@ export interface SendRequest {
   body: Buffer;
   timeoutMs: number;
   maxResponseBytes: number;
+  /** Aborts the request (a stopping worker past its grace period); the outcome is an ABORTED error. */
+  signal?: AbortSignal;
 }
 
 export type SendResult =
   | { kind: 'response'; statusCode: number; headers: Record<string, string>; body: string; durationMs: number }
   | { kind: 'error'; errorClass: ErrorClass; message: string; durationMs: number };
 
-type ErrorClass = 'TIMEOUT' | 'CONNECTION_REFUSED' | 'CONNECTION_RESET' | 'DNS' | 'TLS' | 'NETWORK';
-type Outcome = { result: DistributiveOmit<SendResult, 'durationMs'>; staleConnection: boolean };
+type ErrorClass = 'TIMEOUT' | 'CONNECTION_REFUSED' | 'CONNECTION_RESET' | 'DNS' | 'TLS' | 'NETWORK' | 'ABORTED';
+type Outcome = { result: DistributiveOmit<SendResult, 'durationMs'> };
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 /**
@@ -27,8 +29,10 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
  * Host: a socket opened for one checked address is never handed to a request pinned to another,
  * and one opened for one name is not reused for another name that happens to share the IP (https
  * already keys by servername). Idle sockets close after 4 s, below the 5 s that Node and many
- * servers keep them, so a reused socket is rarely one the receiver is closing; the rest is
- * handled by the single retry in `sendPinned`. Idle sockets are unref'd and never hold the process.
+ * servers keep them, so a reused socket is rarely one the receiver is closing. When it happens the
+ * attempt fails as CONNECTION_RESET and is retried on the schedule like any other: the request may
+ * have reached the receiver, so a silent resend would be a POST with no attempt on record.
+ * Idle sockets are unref'd and never hold the process.
  */
 class PinnedHttpAgent extends http.Agent {
   override getName(options?: http.ClientRequestArgs): string {
@@ -36,7 +40,9 @@ class PinnedHttpAgent extends http.Agent {
     return `${super.getName(options)}:${String(headers.host)}`;
   }
 }
-const POOL = { keepAlive: true, maxFreeSockets: 16, timeout: 4_000, scheduling: 'lifo' } as const;
+// As many idle sockets as a worker has attempts in flight (Node's default bound): a lower bound
+// closes and reopens connections between bursts, at full concurrency on every refill.
+const POOL = { keepAlive: true, maxFreeSockets: 256, timeout: 4_000, scheduling: 'lifo' } as const;
 const httpAgent = new PinnedHttpAgent(POOL);
 const httpsAgent = new https.Agent(POOL);
 
@@ -50,18 +56,15 @@ export async function sendPinned(request: SendRequest): Promise<SendResult> {
   const deadline = started + request.timeoutMs;
   let result: Outcome['result'];
   try {
-    let outcome = await attempt(request, deadline, true);
-    // A pooled socket the receiver closed while it sat idle fails on first use before any response;
-    // Node's documentation recommends exactly this: retry once, on a fresh connection.
-    if (outcome.staleConnection && performance.now() < deadline) outcome = await attempt(request, deadline, false);
-    result = outcome.result;
+    // Exactly one request per call: every POST is one recorded attempt (no hidden resend).
+    result = (await attempt(request, deadline)).result;
   } catch (error) {
     result = describeFailure(error, request.headers);
   }
   return { ...result, durationMs: Math.round(performance.now() - started) };
 }
 
-function attempt(request: SendRequest, deadline: number, pooled: boolean): Promise<Outcome> {
+function attempt(request: SendRequest, deadline: number): Promise<Outcome> {
   return new Promise((resolve) => {
     const { url } = request;
     const secure = url.protocol === 'https:';
@@ -75,24 +78,23 @@ function attempt(request: SendRequest, deadline: number, pooled: boolean): Promi
 
     let phase = 'connecting';
     let settled = false;
-    let responded = false;
     let req: http.ClientRequest | undefined;
-    const finish = (result: Outcome['result'], destroy: boolean, staleConnection = false) => {
+    const onAbort = () => finish({ kind: 'error', errorClass: 'ABORTED', message: `stopped ${phase}: the worker is shutting down` }, true);
+    const finish = (result: Outcome['result'], destroy: boolean) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      request.signal?.removeEventListener('abort', onAbort);
       if (destroy) req?.destroy();
-      resolve({ result, staleConnection });
+      resolve({ result });
     };
-    const fail = (error: unknown) => {
-      const failure = describeFailure(error, request.headers);
-      const stale = pooled && req?.reusedSocket === true && !responded && failure.errorClass === 'CONNECTION_RESET';
-      finish(failure, true, stale);
-    };
+    const fail = (error: unknown) => finish(describeFailure(error, request.headers), true);
     const timer = setTimeout(() => {
       const message = `no complete response within ${request.timeoutMs} ms (timed out ${phase})`;
       finish({ kind: 'error', errorClass: 'TIMEOUT', message }, true);
     }, Math.max(0, deadline - performance.now()));
+    if (request.signal?.aborted) return onAbort();
+    request.signal?.addEventListener('abort', onAbort, { once: true });
 
     try {
       // The socket target is the checked IP literal itself, so Node performs no lookup at all: the
@@ -105,7 +107,7 @@ function attempt(request: SendRequest, deadline: number, pooled: boolean): Promi
         port: url.port === '' ? (secure ? 443 : 80) : Number(url.port),
         path: `${url.pathname}${url.search}`,
         headers,
-        agent: pooled ? (secure ? httpsAgent : httpAgent) : false,
+        agent: secure ? httpsAgent : httpAgent,
         ...(secure && isIP(hostname) === 0 ? { servername: hostname } : {}),
       });
     } catch (error) {
@@ -120,7 +122,6 @@ function attempt(request: SendRequest, deadline: number, pooled: boolean): Promi
     });
     req.on('finish', () => (phase = 'waiting for response headers'));
     req.on('response', (res) => {
-      responded = true;
       phase = 'reading the response body';
       const chunks: Buffer[] = [];
       let size = 0;

@@ -2,18 +2,33 @@ import { lookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
 import { domainToASCII } from 'node:url';
 
+/**
+ * `forbidden` is a judgement (the URL or an address it resolves to may not be a target) and is
+ * final; `unresolved` is a network failure (no answer, or no answer in time) and is retried like
+ * any other network error.
+ */
 export type DestinationCheck =
   | { ok: true; url: URL; address: string; family: 4 | 6 }
-  | { ok: false; reason: string };
+  | { ok: false; kind: 'forbidden'; reason: string }
+  | { ok: false; kind: 'unresolved'; reason: string; timedOut: boolean };
+
+export type Resolver = (hostname: string) => Promise<{ address: string; family: number }[]>;
 
 export interface SsrfGuardOptions {
   /** Hostnames (exact, case-insensitive) or IPv4/IPv6 addresses and CIDRs that may be non-public. */
   allowedHosts: readonly string[];
   requireHttps: boolean;
-  resolve?: (hostname: string) => Promise<{ address: string; family: number }[]>;
+  /** The system resolver by default; tests pass their own. */
+  resolve?: Resolver;
+  /** How long a name's answers are reused (default 5 s); 0 turns the cache off. */
+  cacheTtlMs?: number;
+  /** At most this many names are remembered (default 1024); the oldest entry goes first. */
+  cacheMaxEntries?: number;
+  now?: () => number;
 }
 
-type SyntaxCheck = { ok: true } | { ok: false; reason: string };
+type SyntaxCheck = { ok: true } | { ok: false; kind: 'forbidden'; reason: string };
+type Answers = { address: string; family: number }[];
 
 const resolveAll = (hostname: string) => lookup(hostname, { all: true, verbatim: true });
 
@@ -25,6 +40,25 @@ const resolveAll = (hostname: string) => lookup(hostname, { all: true, verbatim:
  */
 export function createSsrfGuard(options: SsrfGuardOptions) {
   const resolve = options.resolve ?? resolveAll;
+  const ttlMs = options.cacheTtlMs ?? 5_000;
+  const maxEntries = options.cacheMaxEntries ?? 1024;
+  const now = options.now ?? Date.now;
+  // Only successful answers are cached, and they are judged again on every check (the allow-list
+  // is fixed, so the verdict is the same); the address handed out is always one of these answers.
+  const cache = new Map<string, { answers: Answers; expiresAt: number }>();
+
+  async function lookupCached(host: string, timeoutMs: number | undefined): Promise<Answers> {
+    const key = normalizedName(host);
+    const hit = cache.get(key);
+    if (hit && hit.expiresAt > now()) return hit.answers;
+    if (hit) cache.delete(key);
+    const answers = await withTimeout(resolve(host), timeoutMs);
+    if (ttlMs > 0 && answers.length > 0) {
+      if (cache.size >= maxEntries) cache.delete(cache.keys().next().value!);
+      cache.set(key, { answers, expiresAt: now() + ttlMs });
+    }
+    return answers;
+  }
   const allowedNames = new Set<string>();
   const allowedAddresses = new BlockList();
   for (const entry of options.allowedHosts) {
@@ -37,28 +71,30 @@ export function createSsrfGuard(options: SsrfGuardOptions) {
     return family !== 0 && !address.includes('%') && allowedAddresses.check(address, family === 6 ? 'ipv6' : 'ipv4');
   };
 
-  function parse(raw: string): { ok: true; url: URL; host: string; literal: boolean } | { ok: false; reason: string } {
+  const forbidden = (reason: string) => ({ ok: false, kind: 'forbidden', reason }) as const;
+
+  function parse(raw: string): { ok: true; url: URL; host: string; literal: boolean } | { ok: false; kind: 'forbidden'; reason: string } {
     let url: URL;
     try {
       url = new URL(raw);
     } catch {
-      return { ok: false, reason: 'not a valid absolute URL' };
+      return forbidden('not a valid absolute URL');
     }
     if (url.protocol !== 'https:' && (url.protocol !== 'http:' || options.requireHttps)) {
       const allowed = options.requireHttps ? 'https' : 'http or https';
-      return { ok: false, reason: `scheme ${url.protocol.slice(0, -1)} is not allowed; use ${allowed}` };
+      return forbidden(`scheme ${url.protocol.slice(0, -1)} is not allowed; use ${allowed}`);
     }
     // Never echo credentials back: the reason ends up in operator-visible errors.
-    if (url.username !== '' || url.password !== '') return { ok: false, reason: 'URL must not contain credentials (user:pass@)' };
-    if (url.port === '0') return { ok: false, reason: 'port 0 is not a valid destination port' };
+    if (url.username !== '' || url.password !== '') return forbidden('URL must not contain credentials (user:pass@)');
+    if (url.port === '0') return forbidden('port 0 is not a valid destination port');
     const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
-    if (host === '') return { ok: false, reason: 'URL has no host' };
+    if (host === '') return forbidden('URL has no host');
     return { ok: true, url, host, literal: isIP(host) !== 0 };
   }
 
   function judgeLiteral(address: string): SyntaxCheck {
     const reason = addressAllowed(address) ? null : forbiddenAddressReason(address);
-    return reason === null ? { ok: true } : { ok: false, reason: `${address} is ${reason}` };
+    return reason === null ? { ok: true } : forbidden(`${address} is ${reason}`);
   }
 
   return {
@@ -69,7 +105,8 @@ export function createSsrfGuard(options: SsrfGuardOptions) {
       return parsed.literal ? judgeLiteral(parsed.host) : { ok: true };
     },
 
-    async check(raw: string): Promise<DestinationCheck> {
+    /** `timeoutMs` bounds the name resolution: it is part of the attempt's one deadline. */
+    async check(raw: string, timeoutMs?: number): Promise<DestinationCheck> {
       const parsed = parse(raw);
       if (!parsed.ok) return parsed;
       const { url, host } = parsed;
@@ -78,26 +115,39 @@ export function createSsrfGuard(options: SsrfGuardOptions) {
         return judged.ok ? { ok: true, url, address: host, family: isIP(host) as 4 | 6 } : judged;
       }
 
-      let answers: { address: string }[];
+      let answers: Answers;
       try {
-        answers = await resolve(host);
-      } catch {
-        return { ok: false, reason: `cannot resolve ${host}` };
+        answers = await lookupCached(host, timeoutMs);
+      } catch (error) {
+        const timedOut = error instanceof ResolveTimeout;
+        const reason = timedOut ? `resolving ${host} took longer than ${timeoutMs} ms` : `cannot resolve ${host}`;
+        return { ok: false, kind: 'unresolved', reason, timedOut };
       }
-      if (answers.length === 0) return { ok: false, reason: `cannot resolve ${host}` };
+      if (answers.length === 0) return { ok: false, kind: 'unresolved', reason: `cannot resolve ${host}`, timedOut: false };
 
       const nameAllowed = allowedNames.has(normalizedName(host));
       let chosen: { address: string; family: 4 | 6 } | undefined;
       for (const { address } of answers) {
         const family = isIP(address);
-        if (family === 0) return { ok: false, reason: `${host} resolves to ${address}, not an IP address` };
+        if (family === 0) return forbidden(`${host} resolves to ${address}, not an IP address`);
         const reason = nameAllowed || addressAllowed(address) ? null : forbiddenAddressReason(address);
-        if (reason !== null) return { ok: false, reason: `${host} resolves to ${address}, ${reason}` };
+        if (reason !== null) return forbidden(`${host} resolves to ${address}, ${reason}`);
         chosen ??= { address, family: family as 4 | 6 };
       }
       return { ok: true, url, ...chosen! };
     },
   };
+}
+
+class ResolveTimeout extends Error {}
+
+function withTimeout<T>(promise: Promise<T>, timeoutMs: number | undefined): Promise<T> {
+  if (timeoutMs === undefined) return promise;
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new ResolveTimeout()), Math.max(0, timeoutMs));
+  });
+  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
 }
 
 function addAllowed(entry: string, names: Set<string>, addresses: BlockList): void {

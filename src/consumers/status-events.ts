@@ -1,7 +1,10 @@
 import type { Logger } from '../log.js';
 import type { Coordination } from '../ports/coordination.js';
 
-/** Channels on the coordination port; the GraphQL subscriptions listen to these from any instance. */
+/**
+ * Channels on the coordination port; the GraphQL subscriptions listen to these from any instance.
+ * A message on DELIVERY_STATUS_CHANNEL is one change (an object) or a group of them (an array).
+ */
 export const DELIVERY_STATUS_CHANNEL = 'delivery.status';
 export const DESTINATION_DISABLED_CHANNEL = 'destination.disabled';
 /** Newly stored events, one message per persisted batch. */
@@ -35,6 +38,12 @@ export function createStatusPublisher(coordination: Pick<Coordination, 'publish'
     });
   return {
     deliveryStatus: (change: Omit<DeliveryStatusChange, 'at'>) => publish(DELIVERY_STATUS_CHANNEL, { ...change, at: new Date().toISOString() }),
+    /** A group of changes (one claim, one group commit) as one message: a JSON array of changes. */
+    deliveryStatuses: (changes: Omit<DeliveryStatusChange, 'at'>[]) => {
+      if (changes.length === 0) return Promise.resolve();
+      const at = new Date().toISOString();
+      return publish(DELIVERY_STATUS_CHANNEL, changes.map((change) => ({ ...change, at })));
+    },
     destinationDisabled: (change: { destinationId: string; integrationId: string; reason: string }) =>
       publish(DESTINATION_DISABLED_CHANNEL, { ...change, at: new Date().toISOString() }),
     wakeDeliveryWorkers: () => publish(DELIVERY_WAKE_CHANNEL, '1'),

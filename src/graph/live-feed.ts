@@ -44,8 +44,9 @@ export function createLiveFeed(deps: { coordination: Pick<Coordination, 'subscri
     async start() {
       unsubscribers.push(
         await deps.coordination.subscribe(DELIVERY_STATUS_CHANNEL, (message) => {
-          const change = parse<DeliveryStatusChange>(message);
-          if (change) pubsub.publish('deliveryStatus', change);
+          // Workers publish a group of changes as one array; a single change is an object.
+          const parsed = parse<DeliveryStatusChange | DeliveryStatusChange[]>(message);
+          for (const change of Array.isArray(parsed) ? parsed : parsed ? [parsed] : []) pubsub.publish('deliveryStatus', change);
         }),
         await deps.coordination.subscribe(EVENTS_RECEIVED_CHANNEL, (message) => {
           for (const notice of parse<EventReceivedNotice[]>(message) ?? []) pubsub.publish('eventReceived', notice);

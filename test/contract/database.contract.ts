@@ -1,6 +1,6 @@
-import { eq, sql } from 'drizzle-orm';
+import { eq, inArray, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { claimDueDeliveries } from '../../src/consumers/delivery-store.js';
+import { claimDueDeliveries, completeAttempts, releaseClaims, type AttemptRecord } from '../../src/consumers/delivery-store.js';
 import { persistBatch } from '../../src/consumers/persist-batch.js';
 import type { Database } from '../../src/db/client.js';
 import { failureKindOf } from '../../src/db/failure-kind.js';
@@ -92,6 +92,86 @@ export function databaseContract(name: string, make: () => Promise<DatabaseUnder
       await db.insert(deliveryAttempts).values({ deliveryId: delivery!.id, attemptNumber: 1, startedAt: new Date(), durationMs: 5, statusCode: 200 });
       expect(await refusal(sql`update delivery_attempts set status_code = 500`)).toMatch(/append-only/);
       expect(await refusal(sql`delete from delivery_attempts`)).toMatch(/append-only/);
+    });
+
+    const attemptOf = (statusCode: number | null): AttemptRecord => ({
+      startedAt: new Date(),
+      durationMs: 3,
+      statusCode,
+      errorClass: statusCode === null ? 'DNS' : null,
+      errorMessage: statusCode === null ? 'cannot resolve hooks.example.com' : null,
+      responseBody: statusCode === null ? null : 'ok\u0000',
+      requestHeaders: { 'webhook-id': 'x' },
+    });
+    const attemptNumbers = async (deliveryId: string) =>
+      (await db.select({ n: deliveryAttempts.attemptNumber }).from(deliveryAttempts).where(eq(deliveryAttempts.deliveryId, deliveryId)))
+        .map((row) => row.n)
+        .sort();
+
+    it('claims with the work in one statement; a late completion of an expired claim changes nothing, even by the same worker', async () => {
+      await persistBatch(db, [record('fenced', '{"id":"fenced","x":1}')]);
+      // A lease long enough that a loaded machine does not let it run out between two statements.
+      const [first, ...others] = await claimDueDeliveries(db, 'worker-f', 10, 1_000);
+      expect(others).toEqual([]);
+      expect(first).toMatchObject({ attemptNumber: 1, previousStatus: 'PENDING', url: 'https://example.com/hook', secret: 'whsec_x', destinationEnabled: true });
+      expect(first!.rawBody.toString()).toBe('{"id":"fenced","x":1}');
+      // Leased: out of the due range until the lease ends.
+      expect(await claimDueDeliveries(db, 'worker-f', 10, 1_000)).toEqual([]);
+      await new Promise((resolve) => setTimeout(resolve, 1_200));
+      const [second] = await claimDueDeliveries(db, 'worker-f', 10, 30_000);
+      expect(second).toMatchObject({ id: first!.id, attemptNumber: 2, previousStatus: 'IN_FLIGHT' });
+
+      // The first claim's outcome arrives late: its POST is recorded, the delivery is not moved.
+      const late = await completeAttempts(db, 'worker-f', [
+        { deliveryId: first!.id, attemptNumber: 1, attempt: attemptOf(200), status: 'SUCCEEDED', retryInMs: null, lastError: null },
+      ]);
+      expect(late.size).toBe(0);
+      const [still] = await db.select().from(deliveries).where(eq(deliveries.id, first!.id));
+      expect(still).toMatchObject({ status: 'IN_FLIGHT', attemptCount: 2, leaseOwner: 'worker-f' });
+
+      const current = await completeAttempts(db, 'worker-f', [
+        { deliveryId: first!.id, attemptNumber: 2, attempt: attemptOf(null), status: 'RETRYING', retryInMs: 0, lastError: 'DNS' },
+      ]);
+      expect([...current]).toEqual([first!.id]);
+      expect(await attemptNumbers(first!.id)).toEqual([1, 2]);
+    });
+
+    it('releases a claim that never started: due again at once with its old attempt number', async () => {
+      const [claim] = await claimDueDeliveries(db, 'worker-r', 1, 30_000);
+      expect(claim).toMatchObject({ attemptNumber: 3, previousStatus: 'RETRYING' });
+      // A release with a stale attempt number is refused like a stale completion.
+      expect((await releaseClaims(db, 'worker-r', [{ deliveryId: claim!.id, attemptNumber: 2 }])).size).toBe(0);
+      expect([...(await releaseClaims(db, 'worker-r', [{ deliveryId: claim!.id, attemptNumber: 3 }]))]).toEqual([claim!.id]);
+      const [row] = await db.select().from(deliveries).where(eq(deliveries.id, claim!.id));
+      expect(row).toMatchObject({ status: 'RETRYING', attemptCount: 2, leaseOwner: null });
+      const [again] = await claimDueDeliveries(db, 'worker-s', 1, 30_000);
+      expect(again).toMatchObject({ id: claim!.id, attemptNumber: 3 });
+      await completeAttempts(db, 'worker-s', [{ deliveryId: again!.id, attemptNumber: 3, attempt: attemptOf(200), status: 'SUCCEEDED', retryInMs: null, lastError: null }]);
+      expect(await attemptNumbers(claim!.id)).toEqual([1, 2, 3]);
+    });
+
+    it('records a group of attempts and their moves in one call', async () => {
+      await persistBatch(db, [record('group-1'), record('group-2'), record('group-3')]);
+      const claims = await claimDueDeliveries(db, 'worker-g', 10, 30_000);
+      expect(claims).toHaveLength(3);
+      const [a, b, c] = claims;
+      const held = await completeAttempts(db, 'worker-g', [
+        { deliveryId: a!.id, attemptNumber: 1, attempt: attemptOf(200), status: 'SUCCEEDED', retryInMs: null, lastError: null },
+        { deliveryId: b!.id, attemptNumber: 1, attempt: attemptOf(503), status: 'RETRYING', retryInMs: 60_000, lastError: 'HTTP 503' },
+        { deliveryId: c!.id, attemptNumber: 1, attempt: null, status: 'CANCELLED', retryInMs: null, lastError: 'destination disabled' },
+      ]);
+      expect(held.size).toBe(3);
+      const rows = await db.select().from(deliveries).where(inArray(deliveries.id, claims.map((claim) => claim.id)));
+      const byId = new Map(rows.map((row) => [row.id, row]));
+      expect(byId.get(a!.id)).toMatchObject({ status: 'SUCCEEDED', lastStatusCode: 200, leaseOwner: null });
+      expect(byId.get(a!.id)!.completedAt).not.toBeNull();
+      expect(byId.get(b!.id)).toMatchObject({ status: 'RETRYING', lastStatusCode: 503, lastError: 'HTTP 503', completedAt: null });
+      expect(byId.get(b!.id)!.nextAttemptAt.getTime()).toBeGreaterThan(Date.now() + 50_000);
+      expect(byId.get(c!.id)).toMatchObject({ status: 'CANCELLED', lastError: 'destination disabled' });
+      expect(await attemptNumbers(a!.id)).toEqual([1]);
+      expect(await attemptNumbers(c!.id)).toEqual([]);
+      const [body] = await db.select({ body: deliveryAttempts.responseBody }).from(deliveryAttempts).where(eq(deliveryAttempts.deliveryId, a!.id));
+      expect(body!.body).toBe('ok\uFFFD');
     });
 
     // STYLE.md §12: valid JSON that jsonb refuses is still a webhook; the raw body is the record.

@@ -159,4 +159,57 @@ describeWithServices('delivery workers as separate processes on one database', [
       select attempt_number, status_code from delivery_attempts where delivery_id = ${deliveryId!}`;
     expect(attempts).toEqual([{ attempt_number: 2, status_code: 200 }]);
   });
+
+  it('SIGTERM while attempts run: the process exits with every delivery recorded or released, and a successor sends the rest at once', async () => {
+    onTestFailed(() => console.error(`worker logs: ${children.map((child) => child.logFile).join(', ')}`));
+    const receiver = await startReceiver((_request, res) => {
+      setTimeout(() => res.writeHead(200).end('ok'), 50 + Math.random() * 400);
+    });
+    receivers.push(receiver);
+    // A lease far longer than the test: anything left IN_FLIGHT would stay stuck and show.
+    const env = hookgateEnv(database.url, {
+      DELIVERY_ALLOWED_HOSTS: '127.0.0.1',
+      DELIVERY_CONCURRENCY: '8',
+      DELIVERY_POLL_INTERVAL_MS: '50',
+      DELIVERY_LEASE_MS: '600000',
+    });
+    const first = await worker('delivery-terminated', env);
+    const ids = await seedPendingDeliveries(sql, { url: `${receiver.url}/hook`, count: 120 });
+    await eventually(async () => (receiver.received.length >= 20 ? true : undefined), 20_000, 10);
+    const signalledAt = Date.now();
+    await first.kill('SIGTERM');
+    expect(await first.exited).toEqual({ code: 0, signal: null });
+    expect(Date.now() - signalledAt).toBeLessThan(10_000);
+    const seenBeforeExit = receiver.received.length;
+
+    const states = await sql<{ status: string; attempt_count: number; lease_owner: string | null; attempts: number }[]>`
+      select d.status::text, d.attempt_count, d.lease_owner, (select count(*)::int from delivery_attempts a where a.delivery_id = d.id) as attempts
+      from deliveries d where d.id = any(${ids}::uuid[])`;
+    expect(states.filter((row) => row.status === 'IN_FLIGHT' || row.lease_owner !== null)).toEqual([]);
+    // Each POST made before the exit is recorded; what was not sent waits, unspent, due now.
+    expect(states.filter((row) => row.status === 'SUCCEEDED').length).toBe(seenBeforeExit);
+    expect(states.filter((row) => row.status === 'PENDING').every((row) => row.attempt_count === 0 && row.attempts === 0)).toBe(true);
+    expect(states.filter((row) => row.status !== 'SUCCEEDED' && row.status !== 'PENDING')).toEqual([]);
+
+    const successorStarted = Date.now();
+    await worker('delivery-after-terminate', env);
+    await eventually(
+      async () => {
+        const [row] = await sql<{ done: number }[]>`
+          select count(*)::int as done from deliveries where id = any(${ids}::uuid[]) and status = 'SUCCEEDED'`;
+        return row!.done === ids.length ? true : undefined;
+      },
+      60_000,
+      100,
+    );
+    expect(Date.now() - successorStarted).toBeLessThan(60_000);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+
+    const perDelivery = new Map<string, number>();
+    for (const request of receiver.received) perDelivery.set(deliveryIdOf(request), (perDelivery.get(deliveryIdOf(request)) ?? 0) + 1);
+    expect(new Set(perDelivery.keys())).toEqual(new Set(ids));
+    expect([...perDelivery.values()].filter((count) => count !== 1)).toEqual([]);
+    const [attempts] = await sql<{ count: number }[]>`select count(*)::int as count from delivery_attempts where delivery_id = any(${ids}::uuid[])`;
+    expect(attempts!.count).toBe(ids.length);
+  }, 120_000);
 });

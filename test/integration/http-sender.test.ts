@@ -202,21 +202,36 @@ describe('http sender against local HTTP servers on 127.0.0.1', () => {
     expect(connections.size).toBe(2);
   });
 
-  it('retries once on a fresh connection when a reused one turns out to be closed', async () => {
+  it('a reused connection the receiver resets is one failed attempt, never a silent resend', async () => {
     const requestsPerConnection = new Map<Socket, number>();
-    let handled = 0;
+    let seen = 0;
     const { port } = await startServer((req, res) => {
+      seen++;
       const count = (requestsPerConnection.get(req.socket) ?? 0) + 1;
       requestsPerConnection.set(req.socket, count);
       // The second request on a connection meets the reset an idle-closed socket would give.
       if (count > 1) return (req.socket as Socket).resetAndDestroy();
-      handled++;
       res.end('ok');
     });
 
     expect(await sendPinned(request(`http://127.0.0.1:${port}/`))).toMatchObject({ kind: 'response', statusCode: 200 });
+    expect(await sendPinned(request(`http://127.0.0.1:${port}/`))).toMatchObject({ kind: 'error', errorClass: 'CONNECTION_RESET' });
+    // One request per call: the reset request reached the receiver and was not sent again.
+    expect(seen).toBe(2);
     expect(await sendPinned(request(`http://127.0.0.1:${port}/`))).toMatchObject({ kind: 'response', statusCode: 200 });
-    expect(handled).toBe(2);
+    expect(seen).toBe(3);
     expect(requestsPerConnection.size).toBe(2);
+  });
+
+  it('an aborted request ends as ABORTED at once', async () => {
+    const { port } = await startServer(() => {
+      // never answers
+    });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 100);
+    const started = Date.now();
+    const result = await sendPinned(request(`http://127.0.0.1:${port}/`, { timeoutMs: 5_000, signal: controller.signal }));
+    expect(result).toMatchObject({ kind: 'error', errorClass: 'ABORTED' });
+    expect(Date.now() - started).toBeLessThan(2_000);
   });
 });

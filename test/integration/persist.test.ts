@@ -52,7 +52,8 @@ describeWithServices('persist consumer and wake-ups on the real services', ['kaf
     const subscriber = new Redis(services.redisUrl!);
     const changes: { deliveryId: string; eventId: string; integrationId: string; previousStatus: string; status: string }[] = [];
     await subscriber.subscribe(`${app.config.redis.keyPrefix}delivery.status`);
-    subscriber.on('message', (_channel: string, message: string) => changes.push(JSON.parse(message) as (typeof changes)[number]));
+    // A worker publishes one change, or a group of them as an array.
+    subscriber.on('message', (_channel: string, message: string) => changes.push(...[JSON.parse(message) as (typeof changes)[number]].flat()));
     try {
       const response = await send({ id: 'wake-me' });
       expect(response.status).toBe(202);

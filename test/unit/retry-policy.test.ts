@@ -44,8 +44,18 @@ describe('retry policy', () => {
     expect(decideAfterAttempt({ kind: 'response', statusCode: 410 }, 1, policy)).toMatchObject({ status: 'FAILED', disableDestination: true });
   });
 
-  it('does not retry a refused (SSRF) destination', () => {
+  it('does not retry a destination the guard judged forbidden (SSRF)', () => {
     expect(decideAfterAttempt({ kind: 'error', errorClass: 'SSRF_REFUSED' }, 1, policy)).toMatchObject({ status: 'FAILED' });
+  });
+
+  it('retries a name that could not be resolved, or not in time, on the schedule like any network error', () => {
+    expect(decideAfterAttempt({ kind: 'error', errorClass: 'DNS' }, 1, policy)).toEqual({ status: 'RETRYING', delayMs: 5000 });
+    expect(decideAfterAttempt({ kind: 'error', errorClass: 'DNS' }, 2, policy)).toEqual({ status: 'RETRYING', delayMs: 30_000 });
+    expect(decideAfterAttempt({ kind: 'error', errorClass: 'DNS' }, 4, policy)).toMatchObject({ status: 'FAILED', reason: 'gave up after 4 attempts' });
+  });
+
+  it('retries an attempt cut short by a stopping worker', () => {
+    expect(decideAfterAttempt({ kind: 'error', errorClass: 'ABORTED' }, 1, policy)).toEqual({ status: 'RETRYING', delayMs: 5000 });
   });
 });
 

@@ -16,7 +16,7 @@ async function fakeResolve(hostname: string) {
   return addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
 }
 
-const refused = (pattern: RegExp) => ({ ok: false, reason: expect.stringMatching(pattern) });
+const refused = (pattern: RegExp) => ({ ok: false, kind: 'forbidden', reason: expect.stringMatching(pattern) });
 
 function guard(options: Partial<SsrfGuardOptions> = {}) {
   return createSsrfGuard({ allowedHosts: [], requireHttps: false, resolve: fakeResolve, ...options });
@@ -146,13 +146,14 @@ describe('ssrf guard', () => {
   it('refuses a name that resolves to a loopback address, naming the address and its class', async () => {
     expect(await guard().check('http://internal.example.com/')).toEqual({
       ok: false,
+      kind: 'forbidden',
       reason: 'internal.example.com resolves to 127.0.0.1, a loopback address',
     });
   });
 
   it('refuses a name when any one of its addresses is private', async () => {
     const result = await guard().check('http://split.example.com/');
-    expect(result).toEqual({ ok: false, reason: 'split.example.com resolves to 10.1.2.3, a private address' });
+    expect(result).toEqual({ ok: false, kind: 'forbidden', reason: 'split.example.com resolves to 10.1.2.3, a private address' });
   });
 
   it('refuses names resolving to metadata, mapped and scoped addresses', async () => {
@@ -209,10 +210,56 @@ describe('ssrf guard', () => {
     expect(await guard().check('http://[fe80::1%25lo]/')).toMatchObject({ ok: false });
   });
 
-  it('refuses a name that cannot be resolved', async () => {
-    expect(await guard().check('https://nowhere.example.net/')).toEqual({ ok: false, reason: 'cannot resolve nowhere.example.net' });
+  it('reports a name that cannot be resolved as unresolved (a network failure), never as forbidden', async () => {
+    expect(await guard().check('https://nowhere.example.net/')).toEqual({
+      ok: false,
+      kind: 'unresolved',
+      reason: 'cannot resolve nowhere.example.net',
+      timedOut: false,
+    });
     const empty = guard({ resolve: () => Promise.resolve([]) });
-    expect(await empty.check('https://hooks.example.com/')).toEqual({ ok: false, reason: 'cannot resolve hooks.example.com' });
+    expect(await empty.check('https://hooks.example.com/')).toMatchObject({ ok: false, kind: 'unresolved' });
+  });
+
+  it('bounds resolution by the time it is given, and reports a timeout as unresolved', async () => {
+    const slow = guard({ resolve: () => new Promise(() => {}) });
+    const started = Date.now();
+    expect(await slow.check('https://hooks.example.com/', 50)).toMatchObject({ ok: false, kind: 'unresolved', timedOut: true });
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
+  it('reuses answers for a bounded time and a bounded number of names, and never caches a failure', async () => {
+    let clock = 0;
+    const calls: string[] = [];
+    let failNext = true;
+    const cached = guard({
+      now: () => clock,
+      cacheTtlMs: 1000,
+      cacheMaxEntries: 2,
+      resolve: async (hostname) => {
+        calls.push(hostname);
+        if (hostname === 'hooks.example.com' && failNext) {
+          failNext = false;
+          throw Object.assign(new Error('getaddrinfo EAI_AGAIN'), { code: 'EAI_AGAIN' });
+        }
+        return fakeResolve(hostname);
+      },
+    });
+    expect(await cached.check('https://hooks.example.com/')).toMatchObject({ ok: false, kind: 'unresolved' });
+    expect(await cached.check('https://hooks.example.com/')).toMatchObject({ ok: true, address: '93.184.216.34' });
+    expect(await cached.check('https://HOOKS.example.com./a')).toMatchObject({ ok: true, address: '93.184.216.34' });
+    expect(calls).toEqual(['hooks.example.com', 'hooks.example.com']);
+    // A cached private answer is judged again each time: still refused.
+    expect(await cached.check('http://internal.example.com/')).toMatchObject(refused(/loopback/));
+    expect(await cached.check('http://internal.example.com/')).toMatchObject(refused(/loopback/));
+    expect(calls).toHaveLength(3);
+    // A third name pushes out the oldest; an expired answer is asked again.
+    await cached.check('http://metadata.example.com/');
+    await cached.check('https://hooks.example.com/');
+    expect(calls).toHaveLength(5);
+    clock += 1001;
+    await cached.check('http://metadata.example.com/');
+    expect(calls).toHaveLength(6);
   });
 
   it('checkSyntax judges the URL and literal addresses without resolving anything', () => {
@@ -223,7 +270,7 @@ describe('ssrf guard', () => {
     expect(syntax.checkSyntax('https://internal.example.com/')).toEqual({ ok: true });
     expect(syntax.checkSyntax('http://hooks.example.com/')).toMatchObject(refused(/https/));
     expect(syntax.checkSyntax('https://a:b@hooks.example.com/')).toMatchObject(refused(/credentials/));
-    expect(syntax.checkSyntax('https://10.0.0.1/')).toMatchObject({ ok: false, reason: '10.0.0.1 is a private address' });
+    expect(syntax.checkSyntax('https://10.0.0.1/')).toMatchObject({ ok: false, kind: 'forbidden', reason: '10.0.0.1 is a private address' });
     expect(syntax.checkSyntax('https://8.8.8.8/')).toEqual({ ok: true });
   });
 });
