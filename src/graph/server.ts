@@ -16,6 +16,7 @@ import { createManagementKeys } from './auth.js';
 import { SINK_PATH, type createDeliverySink } from './delivery-sink.js';
 import type { GraphContext } from './context.js';
 import type { LiveFeed } from './live-feed.js';
+import { guardSchemaInputs } from './input-rules.js';
 import { createLoaders } from './loaders.js';
 import { buildSchema } from './schema/index.js';
 
@@ -73,7 +74,7 @@ export function createManagementServer(options: ManagementServerOptions): { serv
   });
 
   const yoga = createYoga<ServerContext, GraphContext>({
-    schema: buildSchema(),
+    schema: guardSchemaInputs(buildSchema()),
     graphqlEndpoint: '/graphql',
     graphiql: !options.production,
     landingPage: false,
