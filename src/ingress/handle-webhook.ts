@@ -53,10 +53,22 @@ function reject(code: ErrorCode, message: string, retryAfterSeconds?: number): W
     : { kind: 'rejected', code, message, retryAfterSeconds };
 }
 
-export function storedHeaders(headers: RequestHeaders): Record<string, string> {
+/**
+ * The headers stored with an event. Beyond the built-in list, the header the integration
+ * authenticates with is dropped whatever its name (`x-globex-key` holds a token though no word
+ * says so), and so is any header whose value carries one of the integration's secrets.
+ */
+export function storedHeaders(
+  headers: RequestHeaders,
+  credentials: { headers?: readonly string[]; secrets?: readonly string[] } = {},
+): Record<string, string> {
+  const authHeaders = new Set((credentials.headers ?? []).map((name) => name.toLowerCase()));
+  const secrets = (credentials.secrets ?? []).filter((secret) => secret.length > 0);
   const kept: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined && !UNSTORED_HEADER.test(name)) kept[name] = value;
+    if (value === undefined || UNSTORED_HEADER.test(name) || authHeaders.has(name.toLowerCase())) continue;
+    if (secrets.some((secret) => value.includes(secret))) continue;
+    kept[name] = value;
   }
   return kept;
 }
@@ -104,10 +116,11 @@ export function createWebhookHandler(deps: WebhookHandlerDeps) {
     const rawBody = read.body;
 
     const receivedAt = now();
+    const secrets = activeSecrets(integration, receivedAt);
     const verified = scheme.verify({
       rawBody,
       headers: request.headers,
-      secrets: activeSecrets(integration, receivedAt),
+      secrets,
       settings: integration.settings,
       now: receivedAt,
     });
@@ -145,7 +158,10 @@ export function createWebhookHandler(deps: WebhookHandlerDeps) {
         orderingKey,
         receivedAt,
         sourceIp: request.sourceIp,
-        headers: storedHeaders(request.headers),
+        headers: storedHeaders(request.headers, {
+          headers: [settings.header, scheme.defaultHeader].filter((name): name is string => Boolean(name)),
+          secrets,
+        }),
         rawBody,
       });
     } catch (error) {
