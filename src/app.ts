@@ -157,6 +157,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
         dataDir: config.dataDir,
         sinkUrl: `${running.managementUrl}/api/v1/internal/delivery-sink/${DEMO_PROVIDER}`,
       });
+      await integrations.changed(DEMO_PROVIDER);
       process.stdout.write(`${welcomeBanner({ ingressUrl: running.ingressUrl, managementUrl: running.managementUrl, key: devKey, demo })}\n`);
     }
   } catch (error) {

@@ -77,6 +77,7 @@ export function createWebhookHandler(deps: WebhookHandlerDeps) {
   const now = deps.now ?? (() => new Date());
 
   async function decide(request: WebhookRequest): Promise<WebhookOutcome> {
+    // From memory: an unknown provider costs no database work and leaves nothing behind.
     const integration = await deps.integrations.find(request.provider);
     if (!integration || !integration.enabled) {
       return reject('NOT_FOUND', `no enabled integration for provider "${request.provider}"`);
@@ -178,7 +179,8 @@ export function createWebhookHandler(deps: WebhookHandlerDeps) {
   return async function handleWebhook(request: WebhookRequest): Promise<WebhookOutcome> {
     const outcome = await decide(request);
     deps.counters.increment('ingress_webhooks_total', {
-      provider: request.provider,
+      // An unknown name is the sender's choice: as a label it would grow one counter per name.
+      provider: outcome.kind === 'rejected' && outcome.code === 'NOT_FOUND' ? '(unknown)' : request.provider,
       outcome: outcome.kind === 'accepted' ? 'accepted' : outcome.code,
     });
     return outcome;

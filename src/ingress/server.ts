@@ -107,7 +107,8 @@ export function createIngressServer(options: IngressServerOptions): Server {
       return sendJson(res, 202, { eventId: outcome.eventId, status: 'accepted' }, { 'x-request-id': requestId });
     }
     const status = statusFor(outcome.code);
-    log[status >= 500 ? 'error' : 'info'](
+    // Unknown providers are anyone's to invent: at debug, so a flood of names is not a flood of lines.
+    log[status >= 500 ? 'error' : outcome.code === 'NOT_FOUND' ? 'debug' : 'info'](
       { provider, code: outcome.code, status, requestId, sourceIp },
       'webhook rejected',
     );
