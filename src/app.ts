@@ -145,6 +145,8 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
         settings: { retryCooldownMs: config.delivery.retryCooldownMs, replayMaxEvents: config.management.replayMaxEvents },
         production: config.production,
         healthChecks,
+        headersTimeoutMs: config.ingress.headersTimeoutMs,
+        bodyTimeoutMs: config.ingress.bodyTimeoutMs,
       });
       running.managementUrl = await listen(management.server, config.management.port, config.host);
       shutdown.register('management-listener', async () => {
