@@ -120,6 +120,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
         trustedProxies: config.ingress.trustedProxies,
         bodyTimeoutMs: config.ingress.bodyTimeoutMs,
         headersTimeoutMs: config.ingress.headersTimeoutMs,
+        mode: config.env,
       });
       running.ingressUrl = await listen(server, config.ingress.port, config.host);
       shutdown.register('ingress-listener', () => closeServer(server));
@@ -147,6 +148,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
         healthChecks,
         headersTimeoutMs: config.ingress.headersTimeoutMs,
         bodyTimeoutMs: config.ingress.bodyTimeoutMs,
+        mode: config.env,
       });
       running.managementUrl = await listen(management.server, config.management.port, config.host);
       shutdown.register('management-listener', async () => {
@@ -166,6 +168,13 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
     await shutdown.run();
     throw error;
   }
-  log.info({ roles: [...roles], ingress: running.ingressUrl, management: running.managementUrl }, 'hookgate started');
+  log.info({ mode: config.env, roles: [...roles], ingress: running.ingressUrl, management: running.managementUrl }, `hookgate started in ${config.env} mode`);
+  if (!config.production) {
+    // Development is the default: say what that opens, every start (README: deployment).
+    log.warn(
+      { mode: config.env },
+      'not in production mode: introspection, GraphiQL, the delivery sink and (in development) loopback destinations are on; set NODE_ENV=production to close them',
+    );
+  }
   return running;
 }

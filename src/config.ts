@@ -7,6 +7,9 @@ import { DEFAULT_SCHEDULE_SECONDS } from './consumers/retry-policy.js';
  * `.env.example` and the README's table; `loadConfig` reports every problem at once.
  */
 
+/** Production keys resist guessing: 32 characters (development keeps the 16-character minimum). */
+export const PRODUCTION_MIN_KEY_LENGTH = 32;
+
 const ROLES = ['ingress', 'persist', 'delivery', 'graph'] as const;
 export type Role = (typeof ROLES)[number];
 
@@ -166,6 +169,9 @@ function crossVariableProblems(env: Record<string, string>): string[] {
     }
   }
   if (production && !env.MANAGEMENT_API_KEY) problems.push('MANAGEMENT_API_KEY: required in production');
+  if (production && env.MANAGEMENT_API_KEY?.split(',').some((key) => key.trim() !== '' && key.trim().length < PRODUCTION_MIN_KEY_LENGTH)) {
+    problems.push(`MANAGEMENT_API_KEY: every key must have at least ${PRODUCTION_MIN_KEY_LENGTH} characters in production`);
+  }
   const roles = (env.HOOKGATE_ROLE ?? 'all').split(',').map((role) => role.trim());
   const has = (role: string) => roles.includes('all') || roles.includes(role);
   if (!env.KAFKA_BROKERS && has('ingress') !== has('persist')) {

@@ -143,7 +143,12 @@ export function discardRest(req: IncomingMessage, limits: DrainLimits = DEFAULT_
   });
 }
 
-/** An error answer for a request whose body was not read to its end: drain within bounds, answer, close. */
+/**
+ * An error answer for a request whose body was not read to its end. The whole answer is written
+ * at once (a client reading while it writes sees it at once), but the response is ended — and
+ * the connection closed — only after the rest of the body was discarded within bounds: a client
+ * that writes everything before reading finds the answer waiting instead of a reset.
+ */
 export async function sendErrorAndClose(
   req: IncomingMessage,
   res: ServerResponse,
@@ -154,7 +159,17 @@ export async function sendErrorAndClose(
   headers: Record<string, string> = {},
   limits: DrainLimits = DEFAULT_DRAIN,
 ): Promise<void> {
-  await discardRest(req, limits);
   if (res.headersSent || res.destroyed) return;
-  sendError(res, status, code, message, requestId, { ...headers, connection: 'close' });
+  const text = JSON.stringify(errorEnvelope(code, message, requestId));
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+    'x-request-id': requestId,
+    ...headers,
+    connection: 'close',
+  });
+  res.write(text);
+  await discardRest(req, limits);
+  res.end();
 }

@@ -1,6 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
-import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
 import { GraphQLError, type DocumentNode, type ExecutionArgs } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
@@ -13,6 +12,7 @@ import { errorEnvelope } from '../ingress/errors.js';
 import type { IntegrationDirectory } from '../ingress/integration-directory.js';
 import type { Logger } from '../log.js';
 import { createManagementKeys } from './auth.js';
+import { useClosedErrors, useNoIntrospection } from './closed-errors.js';
 import { SINK_PATH, type createDeliverySink } from './delivery-sink.js';
 import type { GraphContext } from './context.js';
 import type { LiveFeed } from './live-feed.js';
@@ -35,6 +35,8 @@ export interface ManagementServerOptions {
   settings: GraphContext['settings'];
   production: boolean;
   healthChecks: Record<string, () => Promise<unknown>>;
+  /** `production`, `development` or `test`: said by the health output. */
+  mode?: string;
   /** Slow clients: the same deadlines as the ingress (headers, then the body). */
   headersTimeoutMs?: number;
   bodyTimeoutMs?: number;
@@ -51,7 +53,8 @@ function armor() {
   return EnvelopArmorPlugin({
     maxDepth: { n: 8, ignoreIntrospection: true, flattenFragments: true },
     costLimit: { maxCost: 5000, objectCost: 2, scalarCost: 1, depthCostFactor: 1.5, ignoreIntrospection: true },
-    maxAliases: { n: 15 },
+    // __typename aliases count like any other (armor allows them by default: 500 passed).
+    maxAliases: { n: 15, allowList: [] },
     maxTokens: { n: 2000 },
     maxDirectives: { n: 20 },
     blockFieldSuggestion: { enabled: true },
@@ -90,7 +93,7 @@ export function createManagementServer(options: ManagementServerOptions): { serv
       warn: (...args) => log.warn({ args }, 'yoga'),
       error: (...args) => log.error({ args }, 'yoga'),
     },
-    plugins: [armor(), ...(options.production ? [useDisableIntrospection()] : []), requestIdHeader()],
+    plugins: [armor(), useClosedErrors(), ...(options.production ? [useNoIntrospection()] : []), requestIdHeader()],
     context: ({ req, requestId, actor }) => contextFor(req, requestId, actor),
   });
 
@@ -109,7 +112,7 @@ export function createManagementServer(options: ManagementServerOptions): { serv
     const path = (req.url ?? '/').split('?', 1)[0]!;
     if (path === '/api/v1/health') {
       checkHealth(options.healthChecks)
-        .then((report) => sendJson(res, report.status === 'ok' ? 200 : 503, report))
+        .then((report) => sendJson(res, report.status === 'ok' ? 200 : 503, { ...report, mode: options.mode }))
         .catch(() => sendError(res, 500, 'INTERNAL_ERROR', 'health check failed', requestId));
       return;
     }

@@ -17,6 +17,8 @@ export interface IngressServerOptions {
   trustedProxies?: readonly string[];
   bodyTimeoutMs?: number;
   headersTimeoutMs?: number;
+  /** `production`, `development` or `test`: said by the health output, so nobody has to guess. */
+  mode?: string;
   /** Bytes read and discarded at most after a rejection, so the client can read the answer. */
   drainMaxBytes?: number;
 }
@@ -63,7 +65,7 @@ export function createIngressServer(options: IngressServerOptions): Server {
     if (path === '/api/v1/health') {
       if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, 405, 'METHOD_NOT_ALLOWED', 'use GET', requestId, { allow: 'GET' });
       const report = await checkHealth(options.healthChecks);
-      return sendJson(res, report.status === 'ok' ? 200 : 503, report);
+      return sendJson(res, report.status === 'ok' ? 200 : 503, { ...report, mode: options.mode });
     }
     const match = WEBHOOK_PATH.exec(path);
     if (!match) return sendError(res, 404, 'NOT_FOUND', 'no such route', requestId);
