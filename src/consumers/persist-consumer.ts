@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Database } from '../db/client.js';
 import type { Logger } from '../log.js';
+import { createOutageLog, type OutageLog } from '../outage-log.js';
 import type { Coordination } from '../ports/coordination.js';
 import type { EventLogBatch, EventLogConsumer, LoggedRecord } from '../ports/event-log.js';
 import { persistBatch, recordDeadLetters } from './persist-batch.js';
@@ -33,25 +34,36 @@ export function createPersistConsumer(deps: PersistConsumerDeps) {
   const retryDelayMs = deps.retryDelayMs ?? ((attempt: number) => Math.min(100 * 2 ** attempt, 5000));
   let stopping = false;
 
-  /** Redis is an optimisation here: on any failure, fall back to "not known, not locked". */
-  async function optional<T>(what: string, run: () => Promise<T>, fallback: T): Promise<T> {
+  // One line when Redis markers or locks go away and one (with a count) when they return.
+  const outages = new Map<string, OutageLog>();
+  const outage = (what: string) => outages.get(what) ?? outages.set(what, createOutageLog(log, what, { consequence: 'relying on the database alone' })).get(what)!;
+
+  /**
+   * Redis is an optimisation here: on any failure, fall back to "not known, not locked". With no
+   * ids there is nothing to ask, and no answer to count as Redis being back.
+   */
+  async function optional<T>(what: string, ids: readonly string[], run: () => Promise<T>, fallback: T): Promise<T> {
+    if (ids.length === 0) return fallback;
     try {
-      return await run();
+      const result = await run();
+      outage(what).succeeded();
+      return result;
     } catch (error) {
-      log.warn({ err: (error as Error).message }, `${what} unavailable; relying on the database alone`);
+      outage(what).failed(error);
       return fallback;
     }
   }
 
   async function unmarked(records: LoggedRecord[]): Promise<LoggedRecord[]> {
-    const known = await optional('markers', () => coordination.markersExist(records.map((item) => item.record.eventId)), []);
+    const ids = records.map((item) => item.record.eventId);
+    const known = await optional('markers', ids, () => coordination.markersExist(ids), []);
     return records.filter((_, index) => !known[index]);
   }
 
   /** Locks what it can; waits a little for events another consumer is storing right now. */
   async function lockOrWait(records: LoggedRecord[], batch: EventLogBatch): Promise<{ todo: LoggedRecord[]; locked: string[] }> {
     const ids = records.map((item) => item.record.eventId);
-    const granted = await optional('locks', () => coordination.acquireLocks(ids, owner, LOCK_TTL_MS), ids.map(() => true));
+    const granted = await optional('locks', ids, () => coordination.acquireLocks(ids, owner, LOCK_TTL_MS), ids.map(() => true));
     const locked = ids.filter((_, index) => granted[index]);
     let heldElsewhere = records.filter((_, index) => !granted[index]);
     const deadline = Date.now() + LOCK_WAIT_MS;
@@ -111,9 +123,10 @@ export function createPersistConsumer(deps: PersistConsumerDeps) {
           })),
       );
       // Markers after commit: a marker never claims an event the database does not have.
-      await optional('markers', () => coordination.setMarkers([...result.inserted, ...result.duplicates], MARKER_TTL_SECONDS), undefined);
+      const stored = [...result.inserted, ...result.duplicates];
+      await optional('marker writes', stored, () => coordination.setMarkers(stored, MARKER_TTL_SECONDS), undefined);
     } finally {
-      await optional('locks', () => coordination.releaseLocks(locked, owner), undefined);
+      await optional('lock releases', locked, () => coordination.releaseLocks(locked, owner), undefined);
     }
   }
 

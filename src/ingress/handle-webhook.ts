@@ -1,5 +1,6 @@
 import { eventIdFor } from '../ids.js';
 import type { Logger } from '../log.js';
+import { createOutageLog } from '../outage-log.js';
 import type { Counters } from '../metrics.js';
 import type { Coordination } from '../ports/coordination.js';
 import type { EventLogProducer } from '../ports/event-log.js';
@@ -75,6 +76,9 @@ export function storedHeaders(
 
 export function createWebhookHandler(deps: WebhookHandlerDeps) {
   const now = deps.now ?? (() => new Date());
+  // One line per change of state, with a count when it ends, not one per webhook.
+  const rateLimiterOutage = createOutageLog(deps.log, 'rate limiter', { consequence: 'requests are allowed without a limit' });
+  const publishOutage = createOutageLog(deps.log, 'event log', { consequence: 'webhooks are answered 503' });
 
   async function decide(request: WebhookRequest): Promise<WebhookOutcome> {
     // From memory: an unknown provider costs no database work and leaves nothing behind.
@@ -90,13 +94,17 @@ export function createWebhookHandler(deps: WebhookHandlerDeps) {
 
     // Rate limit before reading the body: an over-limit sender costs one Redis round trip, no more.
     const limit = integration.rateLimitPerMinute ?? deps.defaultRateLimitPerMinute;
-    const decision = await deps.rateLimiter
-      .consumeRateLimit(`${integration.provider}:${request.sourceIp ?? 'unknown'}`, limit, 60_000)
-      .catch((error: Error) => {
+    const decision = await deps.rateLimiter.consumeRateLimit(`${integration.provider}:${request.sourceIp ?? 'unknown'}`, limit, 60_000).then(
+      (answer) => {
+        rateLimiterOutage.succeeded();
+        return answer;
+      },
+      (error: Error) => {
         // Fail open: losing the shared counters must not turn away providers' webhooks.
-        deps.log.warn({ provider: integration.provider, err: error.message }, 'rate limiter unavailable; request allowed');
+        rateLimiterOutage.failed(error, { provider: integration.provider });
         return { allowed: true, retryAfterMs: 0 };
-      });
+      },
+    );
     if (!decision.allowed) {
       return reject('RATE_LIMITED', `more than ${limit} requests per minute from this address`, Math.max(1, Math.ceil(decision.retryAfterMs / 1000)));
     }
@@ -165,12 +173,10 @@ export function createWebhookHandler(deps: WebhookHandlerDeps) {
         }),
         rawBody,
       });
+      publishOutage.succeeded();
     } catch (error) {
       // Never a 2xx for an event the log did not acknowledge: the provider must send it again.
-      deps.log.error(
-        { provider: request.provider, requestId: request.requestId, eventId, err: (error as Error).message },
-        'event log did not acknowledge the webhook',
-      );
+      publishOutage.failed(error, { provider: request.provider, requestId: request.requestId });
       return reject('SERVICE_UNAVAILABLE', 'the event could not be stored; retry later', 5);
     }
     return { kind: 'accepted', eventId };

@@ -86,7 +86,8 @@ export function createIngressServer(options: IngressServerOptions): Server {
     }
     const status = statusFor(outcome.code);
     // Unknown providers are anyone's to invent: at debug, so a flood of names is not a flood of lines.
-    log[status >= 500 ? 'error' : outcome.code === 'NOT_FOUND' ? 'debug' : 'info'](
+    // A dependency outage (503) is logged once per change of state by the handler, not per request.
+    log[outcome.code === 'NOT_FOUND' || outcome.code === 'SERVICE_UNAVAILABLE' ? 'debug' : status >= 500 ? 'error' : 'info'](
       { provider, code: outcome.code, status, requestId, sourceIp },
       'webhook rejected',
     );
