@@ -18,6 +18,9 @@ import type { Logger } from './log.js';
 import { createCounters } from './metrics.js';
 import { createLiveFeed } from './graph/live-feed.js';
 import { createShutdown } from './shutdown.js';
+import { loadKeyring } from './secrets/encryption-keys.js';
+import { resealPlainSecrets } from './secrets/reseal.js';
+import { installKeyring } from './secrets/secret-box.js';
 
 export interface RunningApp {
   ingressUrl?: string;
@@ -52,7 +55,13 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
   const running: RunningApp = { stop: () => shutdown.run() };
 
   try {
+    // Secrets are sealed and opened by the schema's secret columns: the keys come first.
+    const keyring = await loadKeyring({ keys: config.encryptionKeys, dataDir: config.dataDir });
+    installKeyring(keyring);
     const { database, coordination, eventLog } = await openBackends(config, log);
+    // Rows stored in the clear before encryption existed are sealed now (idempotent).
+    const sealed = await resealPlainSecrets(database.db, keyring);
+    if (sealed > 0) log.info({ sealed }, 'encrypted secrets stored in the clear');
     shutdown.register(database.backend, database.close);
     shutdown.register(coordination.backend === 'redis' ? 'redis' : 'memory-coordination', coordination.close);
     shutdown.register('event-log', eventLog.close);

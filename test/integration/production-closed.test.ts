@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -44,7 +45,7 @@ describeWithServices('production means closed', ['kafka', 'postgres', 'redis'], 
   };
 
   beforeAll(async () => {
-    app = await startTestApp({ NODE_ENV: 'production', MANAGEMENT_API_KEY: PRODUCTION_KEY, LOG_LEVEL: 'info' }, { logWrite: (line) => void lines.push(line) });
+    app = await startTestApp({ NODE_ENV: 'production', MANAGEMENT_API_KEY: PRODUCTION_KEY, HOOKGATE_ENCRYPTION_KEYS: randomBytes(32).toString('base64'), LOG_LEVEL: 'info' }, { logWrite: (line) => void lines.push(line) });
   });
 
   afterAll(async () => {
