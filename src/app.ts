@@ -8,6 +8,7 @@ import { createDeliveryWorker } from './consumers/delivery-worker.js';
 import { sendPinned } from './consumers/http-sender.js';
 import { createPersistConsumer } from './consumers/persist-consumer.js';
 import { createReplayRunner } from './consumers/replay-runner.js';
+import { createRetentionJob } from './consumers/retention.js';
 import { createSsrfGuard } from './consumers/ssrf-guard.js';
 import { createStatusPublisher } from './consumers/status-events.js';
 import { createManagementServer } from './graph/server.js';
@@ -105,6 +106,9 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
       });
       await worker.start();
       shutdown.register('delivery-worker', worker.stop);
+      const retention = createRetentionJob({ db: database.db, log: log.child({ component: 'retention' }), settings: config.retention });
+      await retention.start();
+      shutdown.register('retention', retention.stop);
       const replays = createReplayRunner({ db: database.db, status, log: log.child({ component: 'replay' }) });
       await replays.start();
       shutdown.register('replay-runner', replays.stop);

@@ -16,7 +16,7 @@ export interface RequestContext {
 
 export type ReplayOutcome =
   | { ok: true; replayRequest: typeof replayRequests.$inferSelect; deliveries: Delivery[] }
-  | { ok: false; code: 'EVENT_NOT_FOUND' | 'DESTINATION_NOT_FOUND' | 'NO_ENABLED_DESTINATION'; message: string };
+  | { ok: false; code: 'EVENT_NOT_FOUND' | 'EVENT_GONE' | 'DESTINATION_NOT_FOUND' | 'NO_ENABLED_DESTINATION'; message: string };
 
 export async function replayEvent(
   db: Database,
@@ -26,10 +26,12 @@ export async function replayEvent(
 ): Promise<ReplayOutcome> {
   return db.transaction(async (tx) => {
     const [event] = await tx
-      .select({ id: events.id, integrationId: events.integrationId, eventKey: events.eventKey, orderingKey: events.orderingKey })
+      .select({ id: events.id, integrationId: events.integrationId, eventKey: events.eventKey, orderingKey: events.orderingKey, bodyPurgedAt: events.bodyPurgedAt })
       .from(events)
       .where(eq(events.id, eventId));
     if (!event) return { ok: false, code: 'EVENT_NOT_FOUND', message: `event ${eventId} was not found` };
+    // Retention emptied the body: there is nothing left to deliver again.
+    if (event.bodyPurgedAt) return { ok: false, code: 'EVENT_GONE', message: `the body of event ${eventId} was purged by retention on ${event.bodyPurgedAt.toISOString()}` };
     const targets = await tx
       .select()
       .from(destinations)

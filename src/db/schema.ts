@@ -135,8 +135,11 @@ export const events = pgTable(
     kafkaPartition: integer('kafka_partition'),
     kafkaOffset: bigint('kafka_offset', { mode: 'bigint' }),
     persistedAt: timestamp('persisted_at', { withTimezone: true }).notNull().defaultNow(),
+    /** Set when retention purged the body (raw body emptied, payload null, headers {}). */
+    bodyPurgedAt: timestamp('body_purged_at', { withTimezone: true }),
   },
   (t) => [
+    index('events_body_unpurged_idx').on(t.receivedAt).where(sql`${t.bodyPurgedAt} IS NULL`),
     uniqueIndex('events_integration_event_key_key').on(t.integrationId, t.eventKey),
     index('events_received_idx').on(t.receivedAt, t.id),
     index('events_provider_received_idx').on(t.provider, t.receivedAt, t.id),
