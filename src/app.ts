@@ -181,7 +181,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
     await shutdown.run();
     throw error;
   }
-  log.info({ mode: config.env, roles: [...roles], ingress: running.ingressUrl, management: running.managementUrl }, `hookgate started in ${config.env} mode`);
+  log.info({ mode: config.env, roles: [...roles], ingress: running.ingressUrl, management: running.managementUrl }, 'hookgate started');
   if (!config.production) {
     // Development is the default: say what that opens, every start (README: deployment).
     log.warn(
