@@ -82,7 +82,7 @@ export async function replayEvent(
 
 export type RetryOutcome =
   | { ok: true; delivery: Delivery }
-  | { ok: false; code: 'DELIVERY_NOT_FOUND' | 'NOT_FAILED' | 'COOLDOWN' | 'DESTINATION_DISABLED'; message: string };
+  | { ok: false; code: 'DELIVERY_NOT_FOUND' | 'NOT_FAILED' | 'COOLDOWN' | 'DESTINATION_DISABLED' | 'EVENT_GONE'; message: string };
 
 /** One more attempt (exactly one) at a FAILED delivery, as a new delivery with trigger RETRY. */
 export async function retryDelivery(
@@ -97,6 +97,9 @@ export async function retryDelivery(
     if (failed.status !== 'FAILED') return { ok: false, code: 'NOT_FAILED', message: `only a FAILED delivery can be retried; this one is ${failed.status}` };
     const [destination] = await tx.select().from(destinations).where(eq(destinations.id, failed.destinationId));
     if (!destination?.enabled) return { ok: false, code: 'DESTINATION_DISABLED', message: 're-enable the destination before retrying' };
+    // Retention emptied the body: a retry would send nothing.
+    const [event] = await tx.select({ bodyPurgedAt: events.bodyPurgedAt }).from(events).where(eq(events.id, failed.eventId));
+    if (event?.bodyPurgedAt) return { ok: false, code: 'EVENT_GONE', message: `the body of event ${failed.eventId} was purged by retention` };
     const [recent] = await tx
       .select({ createdAt: deliveries.createdAt })
       .from(deliveries)
