@@ -2,6 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 const shared = {
   globalSetup: ['test/helpers/global-setup.ts'],
+  setupFiles: ['test/helpers/keyring-setup.ts'],
   testTimeout: 30_000,
   hookTimeout: 60_000,
 };

@@ -8,6 +8,7 @@ import { createDeliveryWorker } from './consumers/delivery-worker.js';
 import { sendPinned } from './consumers/http-sender.js';
 import { createPersistConsumer } from './consumers/persist-consumer.js';
 import { createReplayRunner } from './consumers/replay-runner.js';
+import { createRetentionJob } from './consumers/retention.js';
 import { createSsrfGuard } from './consumers/ssrf-guard.js';
 import { createStatusPublisher } from './consumers/status-events.js';
 import { createManagementServer } from './graph/server.js';
@@ -18,6 +19,9 @@ import type { Logger } from './log.js';
 import { createCounters } from './metrics.js';
 import { createLiveFeed } from './graph/live-feed.js';
 import { createShutdown } from './shutdown.js';
+import { loadKeyring } from './secrets/encryption-keys.js';
+import { resealPlainSecrets } from './secrets/reseal.js';
+import { installKeyring } from './secrets/secret-box.js';
 
 export interface RunningApp {
   ingressUrl?: string;
@@ -52,7 +56,13 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
   const running: RunningApp = { stop: () => shutdown.run() };
 
   try {
+    // Secrets are sealed and opened by the schema's secret columns: the keys come first.
+    const keyring = await loadKeyring({ keys: config.encryptionKeys, dataDir: config.dataDir });
+    installKeyring(keyring);
     const { database, coordination, eventLog } = await openBackends(config, log);
+    // Rows stored in the clear before encryption existed are sealed now (idempotent).
+    const sealed = await resealPlainSecrets(database.db, keyring);
+    if (sealed > 0) log.info({ sealed }, 'encrypted secrets stored in the clear');
     shutdown.register(database.backend, database.close);
     shutdown.register(coordination.backend === 'redis' ? 'redis' : 'memory-coordination', coordination.close);
     shutdown.register('event-log', eventLog.close);
@@ -96,6 +106,9 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
       });
       await worker.start();
       shutdown.register('delivery-worker', worker.stop);
+      const retention = createRetentionJob({ db: database.db, log: log.child({ component: 'retention' }), settings: config.retention });
+      await retention.start();
+      shutdown.register('retention', retention.stop);
       const replays = createReplayRunner({ db: database.db, status, log: log.child({ component: 'replay' }) });
       await replays.start();
       shutdown.register('replay-runner', replays.stop);
@@ -120,6 +133,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
         trustedProxies: config.ingress.trustedProxies,
         bodyTimeoutMs: config.ingress.bodyTimeoutMs,
         headersTimeoutMs: config.ingress.headersTimeoutMs,
+        mode: config.env,
       });
       running.ingressUrl = await listen(server, config.ingress.port, config.host);
       shutdown.register('ingress-listener', () => closeServer(server));
@@ -145,6 +159,9 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
         settings: { retryCooldownMs: config.delivery.retryCooldownMs, replayMaxEvents: config.management.replayMaxEvents },
         production: config.production,
         healthChecks,
+        headersTimeoutMs: config.ingress.headersTimeoutMs,
+        bodyTimeoutMs: config.ingress.bodyTimeoutMs,
+        mode: config.env,
       });
       running.managementUrl = await listen(management.server, config.management.port, config.host);
       shutdown.register('management-listener', async () => {
@@ -157,12 +174,20 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
         dataDir: config.dataDir,
         sinkUrl: `${running.managementUrl}/api/v1/internal/delivery-sink/${DEMO_PROVIDER}`,
       });
+      await integrations.changed(DEMO_PROVIDER);
       process.stdout.write(`${welcomeBanner({ ingressUrl: running.ingressUrl, managementUrl: running.managementUrl, key: devKey, demo })}\n`);
     }
   } catch (error) {
     await shutdown.run();
     throw error;
   }
-  log.info({ roles: [...roles], ingress: running.ingressUrl, management: running.managementUrl }, 'hookgate started');
+  log.info({ mode: config.env, roles: [...roles], ingress: running.ingressUrl, management: running.managementUrl }, 'hookgate started');
+  if (!config.production) {
+    // Development is the default: say what that opens, every start (README: deployment).
+    log.warn(
+      { mode: config.env },
+      'not in production mode: introspection, GraphiQL, the delivery sink and (in development) loopback destinations are on; set NODE_ENV=production to close them',
+    );
+  }
   return running;
 }

@@ -1,11 +1,15 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { DEFAULT_SCHEDULE_SECONDS } from './consumers/retry-policy.js';
+import { parseEncryptionKey } from './secrets/secret-box.js';
 
 /**
  * The one place that reads the environment (STYLE.md §1). Every variable is listed in
  * `.env.example` and the README's table; `loadConfig` reports every problem at once.
  */
+
+/** Production keys resist guessing: 32 characters (development keeps the 16-character minimum). */
+export const PRODUCTION_MIN_KEY_LENGTH = 32;
 
 const ROLES = ['ingress', 'persist', 'delivery', 'graph'] as const;
 export type Role = (typeof ROLES)[number];
@@ -101,6 +105,14 @@ const envSchema = z.object({
   RETRY_DELIVERY_COOLDOWN_SECONDS: z.coerce.number().int().min(0).default(60),
   REPLAY_MAX_EVENTS: positiveInt(10_000),
   TRUSTED_PROXIES: commaList.refine((entries) => entries.every(isAddressOrCidr), 'must be a comma list of IP addresses or CIDRs'),
+  HOOKGATE_ENCRYPTION_KEYS: commaList.refine(
+    (keys) => keys.every((key) => parseEncryptionKey(key) !== undefined),
+    'must be a comma list (newest first) of 32-byte keys, base64 or hex (e.g. `openssl rand -base64 32`)',
+  ),
+  RETENTION_DAYS: z.coerce.number().int().positive().optional(),
+  METADATA_RETENTION_DAYS: z.coerce.number().int().positive().optional(),
+  RETENTION_BATCH_SIZE: positiveInt(500),
+  RETENTION_INTERVAL_SECONDS: positiveInt(300),
 });
 
 export type Config = ReturnType<typeof toConfig>;
@@ -128,6 +140,13 @@ function toConfig(env: z.infer<typeof envSchema>) {
     },
     management: { port: env.MANAGEMENT_PORT, apiKeys: env.MANAGEMENT_API_KEY, replayMaxEvents: env.REPLAY_MAX_EVENTS },
     dataDir: env.HOOKGATE_DATA_DIR,
+    encryptionKeys: env.HOOKGATE_ENCRYPTION_KEYS,
+    retention: {
+      bodyDays: env.RETENTION_DAYS,
+      metadataDays: env.METADATA_RETENTION_DAYS,
+      batchSize: env.RETENTION_BATCH_SIZE,
+      intervalMs: env.RETENTION_INTERVAL_SECONDS * 1000,
+    },
     database: { url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE },
     redis: { url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX },
     kafka: {
@@ -169,6 +188,15 @@ function crossVariableProblems(env: Record<string, string>): string[] {
     }
   }
   if (production && !env.MANAGEMENT_API_KEY) problems.push('MANAGEMENT_API_KEY: required in production');
+  if (production && !env.HOOKGATE_ENCRYPTION_KEYS && env.HOOKGATE_ALLOW_EMBEDDED_IN_PRODUCTION !== 'true') {
+    problems.push('HOOKGATE_ENCRYPTION_KEYS: required in production (secrets are encrypted at rest with these keys)');
+  }
+  if (env.RETENTION_DAYS && env.METADATA_RETENTION_DAYS && Number(env.METADATA_RETENTION_DAYS) < Number(env.RETENTION_DAYS)) {
+    problems.push('METADATA_RETENTION_DAYS: must be at least RETENTION_DAYS (bodies go first, then the rows that hold them)');
+  }
+  if (production && env.MANAGEMENT_API_KEY?.split(',').some((key) => key.trim() !== '' && key.trim().length < PRODUCTION_MIN_KEY_LENGTH)) {
+    problems.push(`MANAGEMENT_API_KEY: every key must have at least ${PRODUCTION_MIN_KEY_LENGTH} characters in production`);
+  }
   const roles = (env.HOOKGATE_ROLE ?? 'all').split(',').map((role) => role.trim());
   const has = (role: string) => roles.includes('all') || roles.includes(role);
   if (!env.KAFKA_BROKERS && has('ingress') !== has('persist')) {

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { BodyReadResult } from './ingress/handle-webhook.js';
 import type { ErrorCode } from './ingress/errors.js';
 import { errorEnvelope } from './ingress/errors.js';
 
@@ -63,4 +64,112 @@ export async function checkHealth(checks: Record<string, () => Promise<unknown>>
   );
   const dependencies = Object.fromEntries(entries);
   return { status: entries.every(([, state]) => state === 'up') ? 'ok' : 'degraded', dependencies };
+}
+
+/**
+ * Reads at most `maxBytes`, counting the bytes actually received (a chunked body has no
+ * Content-Length to trust); past that it stops keeping them and pauses the request.
+ */
+export function readBodyCapped(req: IncomingMessage, maxBytes: number, timeoutMs: number): Promise<BodyReadResult> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const finish = (result: BodyReadResult) => {
+      clearTimeout(timer);
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('aborted', onError);
+      if (!result.ok) req.pause();
+      resolve(result);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) finish({ ok: false, reason: 'TOO_LARGE' });
+      else chunks.push(chunk);
+    };
+    const onEnd = () => finish({ ok: true, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size) });
+    const onError = () => finish({ ok: false, reason: 'ABORTED' });
+    const timer = setTimeout(() => finish({ ok: false, reason: 'TIMEOUT' }), timeoutMs);
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('aborted', onError);
+  });
+}
+
+export interface DrainLimits {
+  /** Bytes read and thrown away at most, after the rejection. */
+  maxBytes: number;
+  /** Time spent reading them at most. */
+  timeoutMs: number;
+}
+
+export const DEFAULT_DRAIN: DrainLimits = { maxBytes: 8 * 1024 * 1024, timeoutMs: 5_000 };
+
+/**
+ * Reads and discards what is left of a request, within bounds. Answering and closing while the
+ * client is still writing resets the connection, and most clients then report EPIPE instead of
+ * the answer (issue 12): discarding the rest first lets them read it. Resolves when the request
+ * ended (true) or a bound was reached (false).
+ */
+export function discardRest(req: IncomingMessage, limits: DrainLimits = DEFAULT_DRAIN): Promise<boolean> {
+  if (req.complete || req.destroyed) return Promise.resolve(req.complete);
+  const declared = Number(req.headers['content-length'] ?? Number.NaN);
+  if (Number.isFinite(declared) && declared > limits.maxBytes) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    let discarded = 0;
+    const finish = (ended: boolean) => {
+      clearTimeout(timer);
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onFail);
+      req.off('aborted', onFail);
+      if (!ended) req.pause();
+      resolve(ended);
+    };
+    const onData = (chunk: Buffer) => {
+      discarded += chunk.length;
+      if (discarded > limits.maxBytes) finish(false);
+    };
+    const onEnd = () => finish(true);
+    const onFail = () => finish(false);
+    const timer = setTimeout(() => finish(false), limits.timeoutMs);
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onFail);
+    req.on('aborted', onFail);
+    req.resume();
+  });
+}
+
+/**
+ * An error answer for a request whose body was not read to its end. The whole answer is written
+ * at once (a client reading while it writes sees it at once), but the response is ended — and
+ * the connection closed — only after the rest of the body was discarded within bounds: a client
+ * that writes everything before reading finds the answer waiting instead of a reset.
+ */
+export async function sendErrorAndClose(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  code: ErrorCode,
+  message: string,
+  requestId: string,
+  headers: Record<string, string> = {},
+  limits: DrainLimits = DEFAULT_DRAIN,
+): Promise<void> {
+  if (res.headersSent || res.destroyed) return;
+  const text = JSON.stringify(errorEnvelope(code, message, requestId));
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+    'x-request-id': requestId,
+    ...headers,
+    connection: 'close',
+  });
+  res.write(text);
+  await discardRest(req, limits);
+  res.end();
 }

@@ -1,6 +1,10 @@
+import { describeError, scrubText } from './log-errors.js';
+
 /**
  * A small structured logger: one JSON object per line, data first (STYLE.md §9).
- * Fields whose names look secret are replaced before anything is written.
+ * Fields whose names look secret are replaced before anything is written; errors are described
+ * by `describeError` (a database error by its SQLSTATE and constraint, never its parameters), and
+ * text quoting a failed query is cut before the quote, wherever it appears.
  */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 export type LogFields = Record<string, unknown>;
@@ -17,8 +21,9 @@ const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 4
 const SECRET_FIELD = /secret|password|token|signature|authorization|api[-_]?key|cookie/i;
 
 export function redact(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return scrubText(value);
   if (depth > 6 || value === null || typeof value !== 'object') return value;
-  if (value instanceof Error) return { name: value.name, message: value.message, stack: value.stack };
+  if (value instanceof Error) return describeError(value);
   if (Array.isArray(value)) return value.map((item) => redact(item, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [key, inner] of Object.entries(value)) {
@@ -35,7 +40,7 @@ export function createLogger(
   const write = options.write ?? ((line: string) => process.stdout.write(line));
   const emit = (level: Exclude<LogLevel, 'silent'>, fields: LogFields, message: string) => {
     if (RANK[level] < threshold) return;
-    const record = { level, time: new Date().toISOString(), msg: message, ...bindings, ...(redact(fields) as LogFields) };
+    const record = { level, time: new Date().toISOString(), msg: scrubText(message), ...bindings, ...(redact(fields) as LogFields) };
     write(`${JSON.stringify(record)}\n`);
   };
   return {

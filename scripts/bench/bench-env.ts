@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { BenchError } from './errors.js';
 
@@ -66,9 +67,12 @@ export function requireServices(source: NodeJS.ProcessEnv = process.env): Servic
 }
 
 /** What a child process inherits: enough to find node and tsx's cache, nothing of our shell's settings. */
+// One encryption key per bench run, shared by every child: they open each other's sealed secrets.
+const BENCH_ENCRYPTION_KEY = randomBytes(32).toString('base64');
+
 export function baseChildEnv(source: NodeJS.ProcessEnv = process.env): Record<string, string> {
   const env = defined(source);
-  const kept: Record<string, string> = {};
+  const kept: Record<string, string> = { HOOKGATE_ENCRYPTION_KEYS: BENCH_ENCRYPTION_KEY };
   for (const name of ['PATH', 'HOME', 'TMPDIR', 'LANG']) {
     if (env[name] !== undefined) kept[name] = env[name];
   }

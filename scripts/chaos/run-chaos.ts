@@ -151,6 +151,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       KAFKA_CONSUMER_GROUP: `hookgate-chaos-${run}`,
       KAFKA_TOPIC_PARTITIONS: '6',
       MANAGEMENT_API_KEY: API_KEY,
+      // One key for the run's processes: secrets written by the API are read by ingress and delivery.
+      HOOKGATE_ENCRYPTION_KEYS: randomBytes(32).toString('base64'),
       DELIVERY_ALLOWED_HOSTS: '127.0.0.1',
       RATE_LIMIT_PER_MINUTE: '10000000',
       DELIVERY_RETRY_SCHEDULE: '1,2,5,10,20,30,60',

@@ -9,6 +9,9 @@ import { integrations } from '../db/schema.js';
 import { DEMO_PROVIDER } from '../first-run.js';
 import type { SchemeName } from '../ingress/schemes/types.js';
 import { runServer } from '../run.js';
+import { loadKeyring } from '../secrets/encryption-keys.js';
+import { resealPlainSecrets, resealSecrets } from '../secrets/reseal.js';
+import { installKeyring } from '../secrets/secret-box.js';
 import { signAs } from './sign.js';
 
 /**
@@ -26,7 +29,33 @@ const USAGE = `usage: hookgate <command>
   integrations list                                 list integrations (needs a running server)
   integrations create --provider P --name N --scheme SCHEME --secret S
                       [--header H] [--event-key-path $.id] [--destination URL]...
+  secrets rotate                                    re-encrypt every stored secret under the newest
+                                                    key of HOOKGATE_ENCRYPTION_KEYS (then drop the old keys)
 `;
+
+/** The configured keys (or the data folder's generated one), installed for the secret columns. */
+async function keyringFor(cfg: Config) {
+  const keyring = await loadKeyring({ keys: cfg.encryptionKeys, dataDir: cfg.dataDir });
+  installKeyring(keyring);
+  return keyring;
+}
+
+async function openConfiguredDatabase(cfg: Config) {
+  return cfg.database.url ? openDatabase({ url: cfg.database.url, dataDir: '' }) : openDatabase({ dataDir: join(cfg.dataDir, 'pglite') });
+}
+
+async function secretsCommand(cfg: Config, args: string[]): Promise<void> {
+  if (args[0] !== 'rotate' || args.length > 1) throw new UsageError('secrets: use `secrets rotate`');
+  const keyring = await keyringFor(cfg);
+  const handle = await openConfiguredDatabase(cfg);
+  try {
+    const report = await resealSecrets(handle.db, keyring);
+    const detail = Object.entries(report.resealed).map(([column, count]) => `${column}: ${count}`).join(', ');
+    process.stdout.write(`re-encrypted ${report.total} secrets under key ${keyring.currentKeyId} (${detail})\n`);
+  } finally {
+    await handle.close();
+  }
+}
 
 function config(env: Record<string, string | undefined>): Config {
   try {
@@ -67,6 +96,7 @@ async function secretFor(cfg: Config, provider: string, explicit: string | undef
     if (stored.trim()) return stored.trim();
   }
   if (cfg.database.url) {
+    await keyringFor(cfg);
     const handle = await openDatabase({ url: cfg.database.url, dataDir: '' });
     try {
       const [row] = await handle.db.select({ secret: integrations.secret }).from(integrations).where(eq(integrations.provider, provider));
@@ -178,7 +208,14 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
       case 'migrate': {
         const cfg = config(env);
         if (cfg.database.url) await migrateDatabase(cfg.database.url);
-        else await (await openDatabase({ dataDir: join(cfg.dataDir, 'pglite') })).close();
+        // Then the step SQL cannot do: seal secrets stored in the clear (start-up does it too).
+        const keyring = await keyringFor(cfg);
+        const handle = await openConfiguredDatabase(cfg);
+        try {
+          await resealPlainSecrets(handle.db, keyring);
+        } finally {
+          await handle.close();
+        }
         process.stdout.write(`migrations applied (${cfg.database.url ? 'Postgres' : `embedded, in ${cfg.dataDir}`})\n`);
         return;
       }
@@ -186,6 +223,8 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
         return await send(config(env), args);
       case 'integrations':
         return await integrationsCommand(config(env), args);
+      case 'secrets':
+        return await secretsCommand(config(env), args);
       case undefined:
       case 'help':
       case '--help':

@@ -16,7 +16,7 @@ export interface RequestContext {
 
 export type ReplayOutcome =
   | { ok: true; replayRequest: typeof replayRequests.$inferSelect; deliveries: Delivery[] }
-  | { ok: false; code: 'EVENT_NOT_FOUND' | 'DESTINATION_NOT_FOUND' | 'NO_ENABLED_DESTINATION'; message: string };
+  | { ok: false; code: 'EVENT_NOT_FOUND' | 'EVENT_GONE' | 'DESTINATION_NOT_FOUND' | 'NO_ENABLED_DESTINATION'; message: string };
 
 export async function replayEvent(
   db: Database,
@@ -26,10 +26,12 @@ export async function replayEvent(
 ): Promise<ReplayOutcome> {
   return db.transaction(async (tx) => {
     const [event] = await tx
-      .select({ id: events.id, integrationId: events.integrationId, eventKey: events.eventKey, orderingKey: events.orderingKey })
+      .select({ id: events.id, integrationId: events.integrationId, eventKey: events.eventKey, orderingKey: events.orderingKey, bodyPurgedAt: events.bodyPurgedAt })
       .from(events)
       .where(eq(events.id, eventId));
     if (!event) return { ok: false, code: 'EVENT_NOT_FOUND', message: `event ${eventId} was not found` };
+    // Retention emptied the body: there is nothing left to deliver again.
+    if (event.bodyPurgedAt) return { ok: false, code: 'EVENT_GONE', message: `the body of event ${eventId} was purged by retention on ${event.bodyPurgedAt.toISOString()}` };
     const targets = await tx
       .select()
       .from(destinations)
@@ -80,7 +82,7 @@ export async function replayEvent(
 
 export type RetryOutcome =
   | { ok: true; delivery: Delivery }
-  | { ok: false; code: 'DELIVERY_NOT_FOUND' | 'NOT_FAILED' | 'COOLDOWN' | 'DESTINATION_DISABLED'; message: string };
+  | { ok: false; code: 'DELIVERY_NOT_FOUND' | 'NOT_FAILED' | 'COOLDOWN' | 'DESTINATION_DISABLED' | 'EVENT_GONE'; message: string };
 
 /** One more attempt (exactly one) at a FAILED delivery, as a new delivery with trigger RETRY. */
 export async function retryDelivery(
@@ -95,6 +97,9 @@ export async function retryDelivery(
     if (failed.status !== 'FAILED') return { ok: false, code: 'NOT_FAILED', message: `only a FAILED delivery can be retried; this one is ${failed.status}` };
     const [destination] = await tx.select().from(destinations).where(eq(destinations.id, failed.destinationId));
     if (!destination?.enabled) return { ok: false, code: 'DESTINATION_DISABLED', message: 're-enable the destination before retrying' };
+    // Retention emptied the body: a retry would send nothing.
+    const [event] = await tx.select({ bodyPurgedAt: events.bodyPurgedAt }).from(events).where(eq(events.id, failed.eventId));
+    if (event?.bodyPurgedAt) return { ok: false, code: 'EVENT_GONE', message: `the body of event ${failed.eventId} was purged by retention` };
     const [recent] = await tx
       .select({ createdAt: deliveries.createdAt })
       .from(deliveries)

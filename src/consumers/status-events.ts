@@ -1,4 +1,5 @@
 import type { Logger } from '../log.js';
+import { createOutageLog } from '../outage-log.js';
 import type { Coordination } from '../ports/coordination.js';
 
 /**
@@ -32,10 +33,13 @@ export interface EventReceivedNotice {
 
 /** Publishing is best effort: a missed notification costs a dashboard a refresh, never a delivery. */
 export function createStatusPublisher(coordination: Pick<Coordination, 'publish'>, log: Logger) {
+  // One line when publishing starts failing and one (with a count) when it works again.
+  const outage = createOutageLog(log, 'notification publishing', { consequence: 'dashboards miss live updates until it returns' });
   const publish = (channel: string, message: unknown) =>
-    coordination.publish(channel, JSON.stringify(message)).catch((error: Error) => {
-      log.warn({ channel, err: error.message }, 'could not publish a notification');
-    });
+    coordination.publish(channel, JSON.stringify(message)).then(
+      () => outage.succeeded(),
+      (error: Error) => outage.failed(error, { channel }),
+    );
   return {
     deliveryStatus: (change: Omit<DeliveryStatusChange, 'at'>) => publish(DELIVERY_STATUS_CHANNEL, { ...change, at: new Date().toISOString() }),
     /** A group of changes (one claim, one group commit) as one message: a JSON array of changes. */

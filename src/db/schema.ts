@@ -13,6 +13,19 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
+import { currentKeyring, SEALED_PREFIX } from '../secrets/secret-box.js';
+
+/**
+ * A secret column: sealed with AES-256-GCM on every write and opened on every read through
+ * drizzle, so no query can store a secret in the clear by forgetting to (issue 12). Still `text`
+ * in SQL: the migration is unchanged and raw SQL sees only ciphertext.
+ */
+const encryptedText = customType<{ data: string; driverData: string }>({
+  dataType: () => 'text',
+  toDriver: (value) => currentKeyring().seal(value),
+  // A value stored before encryption reads as it is until the start-up step seals it.
+  fromDriver: (value) => (value.startsWith(SEALED_PREFIX) ? currentKeyring().open(value) : value),
+});
 
 /**
  * The whole mission's schema. Lists are read newest first with keyset pagination, so every
@@ -71,8 +84,8 @@ export const integrations = pgTable(
     name: text('name').notNull(),
     scheme: verificationScheme('scheme').notNull(),
     settings: jsonb('settings').$type<VerificationSettings>().notNull().default({}),
-    secret: text('secret').notNull(),
-    previousSecret: text('previous_secret'),
+    secret: encryptedText('secret').notNull(),
+    previousSecret: encryptedText('previous_secret'),
     previousSecretExpiresAt: timestamp('previous_secret_expires_at', { withTimezone: true }),
     secretRotatedAt: timestamp('secret_rotated_at', { withTimezone: true }),
     enabled: boolean('enabled').notNull().default(true),
@@ -91,7 +104,7 @@ export const destinations = pgTable(
       .notNull()
       .references(() => integrations.id),
     url: text('url').notNull(),
-    secret: text('secret').notNull(),
+    secret: encryptedText('secret').notNull(),
     enabled: boolean('enabled').notNull().default(true),
     disabledReason: text('disabled_reason'),
     disabledAt: timestamp('disabled_at', { withTimezone: true }),
@@ -123,8 +136,11 @@ export const events = pgTable(
     kafkaPartition: integer('kafka_partition'),
     kafkaOffset: bigint('kafka_offset', { mode: 'bigint' }),
     persistedAt: timestamp('persisted_at', { withTimezone: true }).notNull().defaultNow(),
+    /** Set when retention purged the body (raw body emptied, payload null, headers {}). */
+    bodyPurgedAt: timestamp('body_purged_at', { withTimezone: true }),
   },
   (t) => [
+    index('events_body_unpurged_idx').on(t.receivedAt).where(sql`${t.bodyPurgedAt} IS NULL`),
     uniqueIndex('events_integration_event_key_key').on(t.integrationId, t.eventKey),
     index('events_received_idx').on(t.receivedAt, t.id),
     index('events_provider_received_idx').on(t.provider, t.receivedAt, t.id),

@@ -37,6 +37,18 @@ export class NotFoundError extends Error {
   }
 }
 
+/** The thing exists but what the request needs of it is gone for good (a body purged by retention). */
+export class GoneError extends Error {
+  constructor(
+    readonly resource: string,
+    readonly resourceId: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'GoneError';
+  }
+}
+
 export class ConflictError extends Error {
   constructor(message: string) {
     super(message);

@@ -1,21 +1,22 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
-import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
-import type { ExecutionArgs } from 'graphql';
+import { GraphQLError, type DocumentNode, type ExecutionArgs } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
 import type { Database } from '../db/client.js';
-import { checkHealth, sendError, sendJson } from '../http.js';
+import { checkHealth, readBodyCapped, sendError, sendErrorAndClose, sendJson } from '../http.js';
 import { requestIdFrom } from '../ids.js';
 import { errorEnvelope } from '../ingress/errors.js';
 import type { IntegrationDirectory } from '../ingress/integration-directory.js';
 import type { Logger } from '../log.js';
 import { createManagementKeys } from './auth.js';
+import { useClosedErrors, useNoIntrospection } from './closed-errors.js';
 import { SINK_PATH, type createDeliverySink } from './delivery-sink.js';
 import type { GraphContext } from './context.js';
 import type { LiveFeed } from './live-feed.js';
+import { guardSchemaInputs } from './input-rules.js';
 import { createLoaders } from './loaders.js';
 import { buildSchema } from './schema/index.js';
 
@@ -34,19 +35,26 @@ export interface ManagementServerOptions {
   settings: GraphContext['settings'];
   production: boolean;
   healthChecks: Record<string, () => Promise<unknown>>;
+  /** `production`, `development` or `test`: said by the health output. */
+  mode?: string;
+  /** Slow clients: the same deadlines as the ingress (headers, then the body). */
+  headersTimeoutMs?: number;
+  bodyTimeoutMs?: number;
   /** The built-in delivery sink; never given in production. */
   sink?: DeliverySink;
 }
 
 export const API_KEY_HEADER = 'x-internal-api-key';
 const MAX_BODY_BYTES = 64 * 1024;
+const WS_MAX_MESSAGE_BYTES = 1024 * 1024;
 
 /** Limits on every operation, whatever the transport (graphql-armor rather than hand-rolled rules). */
 function armor() {
   return EnvelopArmorPlugin({
     maxDepth: { n: 8, ignoreIntrospection: true, flattenFragments: true },
     costLimit: { maxCost: 5000, objectCost: 2, scalarCost: 1, depthCostFactor: 1.5, ignoreIntrospection: true },
-    maxAliases: { n: 15 },
+    // __typename aliases count like any other (armor allows them by default: 500 passed).
+    maxAliases: { n: 15, allowList: [] },
     maxTokens: { n: 2000 },
     maxDirectives: { n: 20 },
     blockFieldSuggestion: { enabled: true },
@@ -73,7 +81,7 @@ export function createManagementServer(options: ManagementServerOptions): { serv
   });
 
   const yoga = createYoga<ServerContext, GraphContext>({
-    schema: buildSchema(),
+    schema: guardSchemaInputs(buildSchema()),
     graphqlEndpoint: '/graphql',
     graphiql: !options.production,
     landingPage: false,
@@ -85,16 +93,26 @@ export function createManagementServer(options: ManagementServerOptions): { serv
       warn: (...args) => log.warn({ args }, 'yoga'),
       error: (...args) => log.error({ args }, 'yoga'),
     },
-    plugins: [armor(), ...(options.production ? [useDisableIntrospection()] : []), requestIdHeader()],
+    plugins: [armor(), useClosedErrors(), ...(options.production ? [useNoIntrospection()] : []), requestIdHeader()],
     context: ({ req, requestId, actor }) => contextFor(req, requestId, actor),
   });
 
-  const server = createServer((req, res) => {
+  const headersTimeoutMs = options.headersTimeoutMs ?? 10_000;
+  const bodyTimeoutMs = options.bodyTimeoutMs ?? 10_000;
+  // The ingress's deadlines (see ingress/server.ts): headers within headersTimeout, the body within
+  // bodyTimeout (our own timer answers 408), anything still open at requestTimeout is dropped.
+  // Responses are not covered: SSE subscriptions stay open as long as the client wants them.
+  const server = createServer({
+    headersTimeout: headersTimeoutMs,
+    requestTimeout: bodyTimeoutMs + headersTimeoutMs,
+    connectionsCheckingInterval: Math.min(1000, headersTimeoutMs),
+    keepAliveTimeout: 5_000,
+  }, (req, res) => {
     const requestId = requestIdFrom(req.headers['x-request-id']);
     const path = (req.url ?? '/').split('?', 1)[0]!;
     if (path === '/api/v1/health') {
       checkHealth(options.healthChecks)
-        .then((report) => sendJson(res, report.status === 'ok' ? 200 : 503, report))
+        .then((report) => sendJson(res, report.status === 'ok' ? 200 : 503, { ...report, mode: options.mode }))
         .catch(() => sendError(res, 500, 'INTERNAL_ERROR', 'health check failed', requestId));
       return;
     }
@@ -120,12 +138,22 @@ export function createManagementServer(options: ManagementServerOptions): { serv
     if (!actor && !wantsGraphiql) {
       return sendError(res, 401, 'UNAUTHORIZED', `missing or invalid ${API_KEY_HEADER}`, requestId);
     }
-    if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) {
-      return sendError(res, 413, 'PAYLOAD_TOO_LARGE', `GraphQL requests are limited to ${MAX_BODY_BYTES} bytes`, requestId, { connection: 'close' });
-    }
     // yoga may answer synchronously (no promise); both paths end in the same error handler.
     Promise.resolve()
-      .then(() => yoga.handle(req, res, { requestId, actor: actor ?? 'anonymous' }))
+      .then(async () => {
+        if (req.method !== 'GET' && req.method !== 'HEAD') {
+          // The limit counts the bytes actually read, chunked or not (Content-Length is only a claim).
+          const read = await readBodyCapped(req, MAX_BODY_BYTES, bodyTimeoutMs);
+          if (!read.ok) {
+            if (read.reason === 'ABORTED') return void res.destroy();
+            if (read.reason === 'TIMEOUT') return sendError(res, 408, 'REQUEST_TIMEOUT', 'the request body was not received in time', requestId, { connection: 'close' });
+            return sendErrorAndClose(req, res, 413, 'PAYLOAD_TOO_LARGE', `GraphQL requests are limited to ${MAX_BODY_BYTES} bytes`, requestId);
+          }
+          // yoga's node adapter takes an already-read body from `req.body` instead of the stream.
+          if (read.body.length > 0) (req as IncomingMessage & { body?: Buffer }).body = read.body;
+        }
+        return yoga.handle(req, res, { requestId, actor: actor ?? 'anonymous' });
+      })
       .catch((error: unknown) => {
         log.error({ requestId, err: error }, 'unexpected management API failure');
         if (!res.headersSent) sendJson(res, 500, errorEnvelope('INTERNAL_ERROR', 'unexpected error', requestId));
@@ -133,7 +161,9 @@ export function createManagementServer(options: ManagementServerOptions): { serv
   });
 
   // graphql-ws on the same path: the key travels in connectionParams and is checked before any operation.
-  const wsServer = new WebSocketServer({ server, path: '/graphql', maxPayload: MAX_BODY_BYTES });
+  // The transport's own cap is wider than one operation's, so that an oversized operation is
+  // answered on its id (above) instead of closing the socket; past this cap the socket closes.
+  const wsServer = new WebSocketServer({ server, path: '/graphql', maxPayload: WS_MAX_MESSAGE_BYTES });
   const wsCleanup = useServer<Record<string, unknown>, { actor?: string; requestId?: string }>(
     {
       onConnect: (ctx) => {
@@ -155,16 +185,32 @@ export function createManagementServer(options: ManagementServerOptions): { serv
           socket: ctx.extra.socket,
           params: payload,
         });
+        // A limit violation answers an error for this operation; the socket and its other
+        // operations carry on (graphql-ws closes the socket on anything thrown from here).
+        if (Buffer.byteLength(JSON.stringify(payload)) > MAX_BODY_BYTES) {
+          return [new GraphQLError(`GraphQL operations are limited to ${MAX_BODY_BYTES} bytes`, { extensions: { code: 'PAYLOAD_TOO_LARGE' } })];
+        }
+        // Limit rules (graphql-armor) throw from parse and validate rather than report.
+        let document: DocumentNode;
+        let errors: readonly GraphQLError[];
+        try {
+          document = parse(payload.query);
+          errors = validate(schema, document);
+        } catch (error) {
+          if (error instanceof GraphQLError) return [error];
+          log.error({ err: error }, 'unexpected failure checking a WebSocket operation');
+          return [new GraphQLError('Unexpected error.')];
+        }
+        if (errors.length > 0) return errors;
         const args: ExecutionArgs = {
           schema,
           operationName: payload.operationName ?? null,
-          document: parse(payload.query),
+          document,
           variableValues: payload.variables ?? null,
           contextValue: contextFor(ctx.extra.request, ctx.extra.requestId!, ctx.extra.actor!),
           rootValue: { execute, subscribe },
         };
-        const errors = validate(args.schema, args.document);
-        return errors.length > 0 ? errors : args;
+        return args;
       },
       execute: (args) => (args.rootValue as { execute: (a: ExecutionArgs) => never }).execute(args),
       subscribe: (args) => (args.rootValue as { subscribe: (a: ExecutionArgs) => never }).subscribe(args),

@@ -1,5 +1,6 @@
 import { eventIdFor } from '../ids.js';
 import type { Logger } from '../log.js';
+import { createOutageLog } from '../outage-log.js';
 import type { Counters } from '../metrics.js';
 import type { Coordination } from '../ports/coordination.js';
 import type { EventLogProducer } from '../ports/event-log.js';
@@ -54,18 +55,34 @@ function reject(code: ErrorCode, message: string, retryAfterSeconds?: number): W
     : { kind: 'rejected', code, message, retryAfterSeconds };
 }
 
-export function storedHeaders(headers: RequestHeaders): Record<string, string> {
+/**
+ * The headers stored with an event. Beyond the built-in list, the header the integration
+ * authenticates with is dropped whatever its name (`x-globex-key` holds a token though no word
+ * says so), and so is any header whose value carries one of the integration's secrets.
+ */
+export function storedHeaders(
+  headers: RequestHeaders,
+  credentials: { headers?: readonly string[]; secrets?: readonly string[] } = {},
+): Record<string, string> {
+  const authHeaders = new Set((credentials.headers ?? []).map((name) => name.toLowerCase()));
+  const secrets = (credentials.secrets ?? []).filter((secret) => secret.length > 0);
   const kept: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined && !UNSTORED_HEADER.test(name)) kept[name] = value;
+    if (value === undefined || UNSTORED_HEADER.test(name) || authHeaders.has(name.toLowerCase())) continue;
+    if (secrets.some((secret) => value.includes(secret))) continue;
+    kept[name] = value;
   }
   return kept;
 }
 
 export function createWebhookHandler(deps: WebhookHandlerDeps) {
   const now = deps.now ?? (() => new Date());
+  // One line per change of state, with a count when it ends, not one per webhook.
+  const rateLimiterOutage = createOutageLog(deps.log, 'rate limiter', { consequence: 'requests are allowed without a limit' });
+  const publishOutage = createOutageLog(deps.log, 'event log', { consequence: 'webhooks are answered 503' });
 
   async function decide(request: WebhookRequest): Promise<WebhookOutcome> {
+    // From memory: an unknown provider costs no database work and leaves nothing behind.
     const integration = await deps.integrations.find(request.provider);
     if (!integration || !integration.enabled) {
       return reject('NOT_FOUND', `no enabled integration for provider "${request.provider}"`);
@@ -78,13 +95,17 @@ export function createWebhookHandler(deps: WebhookHandlerDeps) {
 
     // Rate limit before reading the body: an over-limit sender costs one Redis round trip, no more.
     const limit = integration.rateLimitPerMinute ?? deps.defaultRateLimitPerMinute;
-    const decision = await deps.rateLimiter
-      .consumeRateLimit(`${integration.provider}:${request.sourceIp ?? 'unknown'}`, limit, 60_000)
-      .catch((error: Error) => {
+    const decision = await deps.rateLimiter.consumeRateLimit(`${integration.provider}:${request.sourceIp ?? 'unknown'}`, limit, 60_000).then(
+      (answer) => {
+        rateLimiterOutage.succeeded();
+        return answer;
+      },
+      (error: Error) => {
         // Fail open: losing the shared counters must not turn away providers' webhooks.
-        deps.log.warn({ provider: integration.provider, err: error.message }, 'rate limiter unavailable; request allowed');
+        rateLimiterOutage.failed(error, { provider: integration.provider });
         return { allowed: true, retryAfterMs: 0 };
-      });
+      },
+    );
     if (!decision.allowed) {
       return reject('RATE_LIMITED', `more than ${limit} requests per minute from this address`, Math.max(1, Math.ceil(decision.retryAfterMs / 1000)));
     }
@@ -105,10 +126,11 @@ export function createWebhookHandler(deps: WebhookHandlerDeps) {
     const rawBody = read.body;
 
     const receivedAt = now();
+    const secrets = activeSecrets(integration, receivedAt);
     const verified = scheme.verify({
       rawBody,
       headers: request.headers,
-      secrets: activeSecrets(integration, receivedAt),
+      secrets,
       settings: integration.settings,
       now: receivedAt,
     });
@@ -154,16 +176,16 @@ export function createWebhookHandler(deps: WebhookHandlerDeps) {
         orderingKey,
         receivedAt,
         sourceIp: request.sourceIp,
-        headers: storedHeaders(request.headers),
+        headers: storedHeaders(request.headers, {
+          headers: [settings.header, scheme.defaultHeader].filter((name): name is string => Boolean(name)),
+          secrets,
+        }),
         rawBody,
       });
+      publishOutage.succeeded();
     } catch (error) {
       // Never a 2xx for an event the log did not acknowledge: the provider must send it again.
-      // Debug only: the producer logs once when publishing starts failing and once when it works.
-      deps.log.debug(
-        { provider: request.provider, requestId: request.requestId, eventId, err: (error as Error).message },
-        'event log did not acknowledge the webhook',
-      );
+      publishOutage.failed(error, { provider: request.provider, requestId: request.requestId });
       return reject('SERVICE_UNAVAILABLE', 'the event could not be stored; retry later', 5);
     }
     return { kind: 'accepted', eventId };
@@ -172,7 +194,8 @@ export function createWebhookHandler(deps: WebhookHandlerDeps) {
   return async function handleWebhook(request: WebhookRequest): Promise<WebhookOutcome> {
     const outcome = await decide(request);
     deps.counters.increment('ingress_webhooks_total', {
-      provider: request.provider,
+      // An unknown name is the sender's choice: as a label it would grow one counter per name.
+      provider: outcome.kind === 'rejected' && outcome.code === 'NOT_FOUND' ? '(unknown)' : request.provider,
       outcome: outcome.kind === 'accepted' ? 'accepted' : outcome.code,
     });
     return outcome;

@@ -7,49 +7,88 @@ import type { Coordination } from '../ports/coordination.js';
 const CHANGES_CHANNEL = 'integrations.changed';
 
 /**
- * Integration lookup for the ingress hot path: one query per provider per `ttlMs`, not per
- * request. A change made anywhere is announced on the coordination port, so every instance
- * drops its copy at once (a new secret works everywhere immediately); the TTL is the fallback.
+ * Every integration, held in memory in every process (they are few). A webhook for a provider
+ * nobody configured is answered from this map: no database query, and nothing is remembered
+ * about the name, so a flood of random names costs neither memory nor database work
+ * (issue 12). A change made anywhere is announced on the coordination port and each instance
+ * reloads that one integration at once (a new secret works everywhere immediately); a full
+ * reload every `refreshMs` repairs a missed announcement.
  */
 export interface IntegrationDirectory {
   find(provider: string): Promise<Integration | null>;
-  /** Call after changing an integration: forgets it here and in every other instance. */
+  /** Call after changing an integration: reloads it here and in every other instance. */
   changed(provider: string): Promise<void>;
-  /** Starts listening for changes announced by other instances. */
+  /** Loads every integration and starts listening for changes; returns the function that stops it. */
   listen(): Promise<() => Promise<void>>;
 }
 
 export function createIntegrationDirectory(
   db: Database,
-  options: { coordination?: Coordination; log?: Logger; ttlMs?: number } = {},
+  options: { coordination?: Coordination; log?: Logger; refreshMs?: number } = {},
 ): IntegrationDirectory {
-  const ttlMs = options.ttlMs ?? 5000;
-  const cache = new Map<string, { value: Promise<Integration | null>; expiresAt: number }>();
+  const refreshMs = options.refreshMs ?? 30_000;
+  let known = new Map<string, Integration>();
+  let loaded: Promise<void> | undefined;
+
+  async function loadAll(): Promise<void> {
+    const rows = await db.select().from(integrations);
+    known = new Map(rows.map((row) => [row.provider, row]));
+  }
+
+  async function reload(provider: string): Promise<void> {
+    const [row] = await db.select().from(integrations).where(eq(integrations.provider, provider)).limit(1);
+    if (row) known.set(provider, row);
+    else known.delete(provider);
+  }
+
+  const ensureLoaded = () => {
+    loaded ??= loadAll().catch((error: unknown) => {
+      loaded = undefined;
+      throw error;
+    });
+    return loaded;
+  };
+
   return {
-    find(provider) {
-      const now = Date.now();
-      const hit = cache.get(provider);
-      if (hit && hit.expiresAt > now) return hit.value;
-      // Concurrent requests for the same provider share one query.
-      const value = db
-        .select()
-        .from(integrations)
-        .where(eq(integrations.provider, provider))
-        .limit(1)
-        .then((rows) => rows[0] ?? null);
-      cache.set(provider, { value, expiresAt: now + ttlMs });
-      value.catch(() => cache.delete(provider));
-      return value;
+    async find(provider) {
+      if (!loaded) await ensureLoaded();
+      else await loaded;
+      return known.get(provider) ?? null;
     },
     async changed(provider) {
-      cache.delete(provider);
+      await reload(provider);
       await options.coordination?.publish(CHANGES_CHANNEL, provider).catch((error: Error) => {
-        options.log?.warn({ provider, err: error.message }, 'could not announce an integration change; other instances catch up within the cache TTL');
+        options.log?.warn({ provider, err: error.message }, 'could not announce an integration change; other instances catch up at their next full reload');
       });
     },
     async listen() {
-      if (!options.coordination) return async () => {};
-      return options.coordination.subscribe(CHANGES_CHANNEL, (provider) => cache.delete(provider));
+      const unsubscribe = options.coordination
+        ? await options.coordination.subscribe(CHANGES_CHANNEL, (provider) => {
+            // A provider name only arrives here from an instance that just changed it.
+            reload(provider).catch((error: Error) => {
+              options.log?.warn({ provider, err: error.message }, 'could not reload a changed integration; the next full reload will');
+            });
+          })
+        : async () => {};
+      await ensureLoaded();
+      let failing = false;
+      const timer = setInterval(() => {
+        loadAll()
+          .then(() => {
+            if (failing) options.log?.info({}, 'integrations reloaded again');
+            failing = false;
+          })
+          .catch((error: Error) => {
+            // Keep serving the last copy; one line per change of state, not per attempt.
+            if (!failing) options.log?.warn({ err: error.message }, 'could not reload integrations; serving the last copy');
+            failing = true;
+          });
+      }, refreshMs);
+      timer.unref();
+      return async () => {
+        clearInterval(timer);
+        await unsubscribe();
+      };
     },
   };
 }

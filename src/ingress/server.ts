@@ -2,9 +2,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { requestIdFrom } from '../ids.js';
 import type { Logger } from '../log.js';
 import type { Counters } from '../metrics.js';
-import { checkHealth, flatHeaders, sendError, sendJson } from '../http.js';
+import { checkHealth, flatHeaders, DEFAULT_DRAIN, readBodyCapped, sendError, sendErrorAndClose, sendJson } from '../http.js';
 import type { ErrorCode } from './errors.js';
-import type { BodyReadResult, WebhookHandler, WebhookOutcome } from './handle-webhook.js';
+import type { WebhookHandler, WebhookOutcome } from './handle-webhook.js';
 import { createSourceAddressResolver } from './source-address.js';
 
 const WEBHOOK_PATH = /^\/api\/v1\/webhooks\/([A-Za-z0-9_-]{1,64})\/?$/;
@@ -17,36 +17,14 @@ export interface IngressServerOptions {
   trustedProxies?: readonly string[];
   bodyTimeoutMs?: number;
   headersTimeoutMs?: number;
+  /** `production`, `development` or `test`: said by the health output, so nobody has to guess. */
+  mode?: string;
+  /** Bytes read and discarded at most after a rejection, so the client can read the answer. */
+  drainMaxBytes?: number;
 }
 
-/** Reads at most `maxBytes`; past that it stops reading at once (the caller answers 413 and closes). */
-export function readBodyCapped(req: IncomingMessage, maxBytes: number, timeoutMs: number): Promise<BodyReadResult> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const finish = (result: BodyReadResult) => {
-      clearTimeout(timer);
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onError);
-      req.off('aborted', onError);
-      if (!result.ok) req.pause();
-      resolve(result);
-    };
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > maxBytes) finish({ ok: false, reason: 'TOO_LARGE' });
-      else chunks.push(chunk);
-    };
-    const onEnd = () => finish({ ok: true, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size) });
-    const onError = () => finish({ ok: false, reason: 'ABORTED' });
-    const timer = setTimeout(() => finish({ ok: false, reason: 'TIMEOUT' }), timeoutMs);
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', onError);
-    req.on('aborted', onError);
-  });
-}
+// Shared with the management listener; re-exported for the callers that import it from here.
+export { readBodyCapped } from '../http.js';
 
 export function statusFor(code: ErrorCode): number {
   switch (code) {
@@ -87,7 +65,7 @@ export function createIngressServer(options: IngressServerOptions): Server {
     if (path === '/api/v1/health') {
       if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, 405, 'METHOD_NOT_ALLOWED', 'use GET', requestId, { allow: 'GET' });
       const report = await checkHealth(options.healthChecks);
-      return sendJson(res, report.status === 'ok' ? 200 : 503, report);
+      return sendJson(res, report.status === 'ok' ? 200 : 503, { ...report, mode: options.mode });
     }
     const match = WEBHOOK_PATH.exec(path);
     if (!match) return sendError(res, 404, 'NOT_FOUND', 'no such route', requestId);
@@ -107,15 +85,22 @@ export function createIngressServer(options: IngressServerOptions): Server {
       return sendJson(res, 202, { eventId: outcome.eventId, status: 'accepted' }, { 'x-request-id': requestId });
     }
     const status = statusFor(outcome.code);
-    // An event-log outage is logged once by the producer, not once per webhook it costs (STYLE.md §14).
-    log[outcome.code === 'SERVICE_UNAVAILABLE' ? 'debug' : status >= 500 ? 'error' : 'info'](
+    // Unknown providers are anyone's to invent: at debug, so a flood of names is not a flood of lines.
+    // A dependency outage (503) is logged once per change of state by the handler, not per request.
+    log[outcome.code === 'NOT_FOUND' || outcome.code === 'SERVICE_UNAVAILABLE' ? 'debug' : status >= 500 ? 'error' : 'info'](
       { provider, code: outcome.code, status, requestId, sourceIp },
       'webhook rejected',
     );
     const headers: Record<string, string> = {};
     if (outcome.retryAfterSeconds !== undefined) headers['retry-after'] = String(outcome.retryAfterSeconds);
-    // A body we stopped reading must not be left in the connection for the next request.
-    if (!req.complete) headers.connection = 'close';
+    // A body we stopped reading must not be left in the connection for the next request; the
+    // rest is read and discarded first (bounded), so the client can read the answer (issue 12).
+    if (!req.complete) {
+      return sendErrorAndClose(req, res, status, outcome.code, outcome.message, requestId, headers, {
+        maxBytes: options.drainMaxBytes ?? DEFAULT_DRAIN.maxBytes,
+        timeoutMs: Math.min(bodyTimeoutMs, DEFAULT_DRAIN.timeoutMs),
+      });
+    }
     sendError(res, status, outcome.code, outcome.message, requestId, headers);
   }
 

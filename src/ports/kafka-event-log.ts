@@ -105,7 +105,6 @@ export function createKafkaProducer(
   kafka: Kafka,
   settings: KafkaSettings,
   producerSettings: ProducerSettings,
-  log: Logger,
 ): EventLogProducer & { publishing(): boolean } {
   // Not idempotent, on purpose. kafkajs's idempotent producer can rewind its sequence numbers
   // after a send that failed on the client but was written by the broker (kafkajs #598); later
@@ -124,13 +123,13 @@ export function createKafkaProducer(
     // callers of the failed one have their 503 by their own deadline anyway.
     retry: { retries: 4, initialRetryTime: 100, maxRetryTime: 1000 },
   });
-  const state = createPublishHealth({ log, recentMs: producerSettings.publishTimeoutMs });
+  const state = createPublishHealth({ recentMs: producerSettings.publishTimeoutMs });
   const batcher = createMicroBatcher<Message>({
     send: async (messages) => {
       try {
         await producer.send({ topic: settings.topic, acks: -1, timeout: producerSettings.publishTimeoutMs, messages });
       } catch (error) {
-        state.failed((error as Error).name);
+        state.failed();
         throw error;
       }
       state.succeeded();
@@ -151,7 +150,7 @@ export function createKafkaProducer(
       batcher.push(encodeIngressRecord(record)).catch((error: unknown) => {
         // A webhook that waited past its deadline, or found the backlog full, is a failed publish
         // too, even when the send it waited for has not failed (yet).
-        if (error instanceof SendTimeoutError || error instanceof BacklogFullError) state.failed(error.name);
+        if (error instanceof SendTimeoutError || error instanceof BacklogFullError) state.failed();
         throw error;
       }),
     publishing: state.publishing,

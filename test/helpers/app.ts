@@ -17,7 +17,7 @@ export interface TestApp {
 }
 
 /** Starts every role in-process on the real services, isolated by its own database, topics, group and key prefix. */
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function startTestApp(env: Record<string, string> = {}, options: { logWrite?: (line: string) => void } = {}): Promise<TestApp> {
   const run = randomBytes(4).toString('hex');
   const database = await createTestDatabase(services.testDatabaseUrl!);
   const config = loadConfig({
@@ -38,7 +38,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
   });
   let app: RunningApp;
   try {
-    app = await startApp(config, createLogger({ level: config.logLevel }));
+    app = await startApp(config, createLogger({ level: config.logLevel, ...(options.logWrite ? { write: options.logWrite } : {}) }));
   } catch (error) {
     await database.drop();
     throw error;

@@ -223,6 +223,6 @@ describeWithServices('ingress on real Kafka and Redis', ['kafka', 'postgres', 'r
   it('reports dependencies on the health endpoint', async () => {
     const response = await fetch(`${app.ingressUrl}/api/v1/health`);
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ status: 'ok', dependencies: { postgres: 'up', redis: 'up', kafka: 'up' } });
+    expect(await response.json()).toEqual({ status: 'ok', mode: 'test', dependencies: { postgres: 'up', redis: 'up', kafka: 'up' } });
   });
 });

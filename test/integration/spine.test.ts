@@ -181,6 +181,6 @@ describeWithServices('webhook spine: ingress → Kafka → Postgres → GraphQL 
   it('reports every dependency as up on the health endpoint', async () => {
     const response = await fetch(`${app.ingressUrl}/api/v1/health`);
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ status: 'ok', dependencies: { postgres: 'up', redis: 'up', kafka: 'up' } });
+    expect(await response.json()).toEqual({ status: 'ok', mode: 'test', dependencies: { postgres: 'up', redis: 'up', kafka: 'up' } });
   });
 });

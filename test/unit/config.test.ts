@@ -59,10 +59,19 @@ describe('loadConfig', () => {
     );
     const allowed = loadConfig({
       NODE_ENV: 'production',
-      MANAGEMENT_API_KEY: 'a-management-key-of-some-length',
+      MANAGEMENT_API_KEY: 'a-production-management-key-0123456789',
       HOOKGATE_ALLOW_EMBEDDED_IN_PRODUCTION: 'true',
     });
     expect(allowed.production).toBe(true);
+  });
+
+  it('refuses to start in production with a management key shorter than 32 characters', () => {
+    const production = { NODE_ENV: 'production', HOOKGATE_ALLOW_EMBEDDED_IN_PRODUCTION: 'true' };
+    expect(() => loadConfig({ ...production, MANAGEMENT_API_KEY: 'a-production-management-key-0123456789,only-twenty-chars-xx' })).toThrow(
+      /MANAGEMENT_API_KEY: every key must have at least 32 characters in production/,
+    );
+    // Outside production the 16-character minimum stands.
+    expect(loadConfig({ MANAGEMENT_API_KEY: 'only-twenty-chars-xx' }).management.apiKeys).toEqual(['only-twenty-chars-xx']);
   });
 
   it('refuses to split ingress and persist across processes without Kafka', () => {

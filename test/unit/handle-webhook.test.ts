@@ -163,4 +163,13 @@ describe('storedHeaders', () => {
       }),
     ).toEqual({ 'content-type': 'application/json', 'user-agent': 'acme/1.0', 'x-github-event': 'push' });
   });
+
+  it('drops the header the integration authenticates with, whatever its name, and any header carrying a secret', () => {
+    expect(
+      storedHeaders(
+        { 'content-type': 'application/json', 'x-globex-key': 'tok-123', 'x-partner-sig': 'abcdef', 'x-echo': 'copy of tok-123', 'x-note': 'fine' },
+        { headers: ['X-Globex-Key', 'x-partner-sig'], secrets: ['tok-123'] },
+      ),
+    ).toEqual({ 'content-type': 'application/json', 'x-note': 'fine' });
+  });
 });

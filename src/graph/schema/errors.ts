@@ -1,5 +1,5 @@
 import { builder } from '../builder.js';
-import { ConflictError, NotFoundError, ValidationError, type FieldError } from '../errors.js';
+import { ConflictError, GoneError, NotFoundError, ValidationError, type FieldError } from '../errors.js';
 
 export const ErrorInterface = builder.interfaceRef<Error>('Error').implement({
   description: 'An expected failure the client can act on.',
@@ -32,4 +32,12 @@ builder.objectType(ConflictError, {
   interfaces: [ErrorInterface],
   isTypeOf: (value) => value instanceof ConflictError,
   fields: () => ({}),
+});
+
+builder.objectType(GoneError, {
+  name: 'GoneError',
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof GoneError,
+  description: 'What the request needs is gone for good, e.g. an event body purged by retention.',
+  fields: (t) => ({ resource: t.exposeString('resource'), resourceId: t.exposeString('resourceId') }),
 });

@@ -4,7 +4,7 @@ import { replayEvent, requestBulkReplay } from '../../consumers/replay.js';
 import { deliveries, replayRequests } from '../../db/schema.js';
 import { builder } from '../builder.js';
 import { keysetConnection } from '../cursor.js';
-import { badUserInput, NotFoundError, ValidationError } from '../errors.js';
+import { badUserInput, GoneError, NotFoundError, ValidationError } from '../errors.js';
 import { DeliveryRef, reasonSchema, requestedBySchema } from './delivery.js';
 import { EventFilter, parseEventFilter } from './event.js';
 
@@ -79,7 +79,7 @@ builder.mutationField('requestReplay', (t) =>
   t.field({
     type: RequestReplayPayload,
     description: 'Delivers one stored event again, as new deliveries with trigger REPLAY.',
-    errors: { types: [ValidationError, NotFoundError], union: { name: 'RequestReplayResult' } },
+    errors: { types: [ValidationError, NotFoundError, GoneError], union: { name: 'RequestReplayResult' } },
     args: { input: t.arg({ type: RequestReplayInput, required: true }) },
     resolve: async (_root, args, ctx) => {
       const parsed = z
@@ -95,6 +95,7 @@ builder.mutationField('requestReplay', (t) =>
       const outcome = await replayEvent(ctx.db, eventId, { destinationId, requestedBy, reason }, { actor: ctx.actor, requestId: ctx.requestId, sourceIp: ctx.sourceIp });
       if (!outcome.ok) {
         if (outcome.code === 'EVENT_NOT_FOUND') throw new NotFoundError('Event', eventId);
+        if (outcome.code === 'EVENT_GONE') throw new GoneError('Event', eventId, outcome.message);
         if (outcome.code === 'DESTINATION_NOT_FOUND') throw new NotFoundError('Destination', destinationId!);
         throw new ValidationError(outcome.message, [{ path: ['input', 'destinationId'], message: outcome.message }]);
       }
