@@ -2,6 +2,7 @@ import { and, eq, sql, type SQL } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import { rowsOf, type Database } from '../db/client.js';
 import { auditEntries, destinations } from '../db/schema.js';
+import { currentKeyring } from '../secrets/secret-box.js';
 
 export type DeliveryStatus = 'PENDING' | 'IN_FLIGHT' | 'RETRYING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
 
@@ -120,7 +121,8 @@ export async function claimDueDeliveries(db: Database, workerId: string, limit: 
     // postgres.js hands back a Buffer, PGlite a plain Uint8Array.
     rawBody: Buffer.isBuffer(row.raw_body) ? row.raw_body : Buffer.from(row.raw_body.buffer, row.raw_body.byteOffset, row.raw_body.byteLength),
     url: row.url,
-    secret: row.secret,
+    // Raw SQL reads the column as stored: sealed at rest (issue 12), opened here.
+    secret: currentKeyring().open(row.secret),
     destinationEnabled: row.destination_enabled,
   }));
 }

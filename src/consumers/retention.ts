@@ -69,7 +69,6 @@ async function purgeMetadataBatch(db: Database, cutoff: Date, limit: number): Pr
       await tx.execute(sql`delete from delivery_attempts where delivery_id in (select id from deliveries where event_id in ${idList}) returning 1`),
     ).length;
     const deliveries = rowsOf(await tx.execute(sql`delete from deliveries where event_id in ${idList} returning 1`)).length;
-    await tx.execute(sql`delete from processing_jobs where event_id in ${idList}`);
     await tx.execute(sql`delete from replay_requests where event_id in ${idList} and not exists (select 1 from deliveries d where d.replay_request_id = replay_requests.id)`);
     const events = rowsOf(await tx.execute(sql`delete from events where id in ${idList} returning 1`)).length;
     return { events, deliveries, attempts };
