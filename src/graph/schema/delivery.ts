@@ -1,4 +1,4 @@
-import { and, asc, eq, gte, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gte, type SQL, getTableColumns } from 'drizzle-orm';
 import { z } from 'zod';
 import { retryDelivery } from '../../consumers/replay.js';
 import { deliveries, deliveryAttempts, type Delivery } from '../../db/schema.js';
@@ -108,9 +108,9 @@ builder.queryField('deliveries', (t) =>
       if (filter?.integrationId) conditions.push(eq(deliveries.integrationId, filter.integrationId));
       if (filter?.destinationId) conditions.push(eq(deliveries.destinationId, filter.destinationId));
       if (filter?.since) conditions.push(gte(deliveries.createdAt, filter.since));
-      return keysetConnection(args, { at: deliveries.createdAt, id: deliveries.id }, (row: Delivery) => row.createdAt, ({ where, orderBy, limit }) =>
+      return keysetConnection(args, { at: deliveries.createdAt, id: deliveries.id }, ({ where, orderBy, limit, keysetAt }) =>
         ctx.db
-          .select()
+          .select({ ...getTableColumns(deliveries), keysetAt })
           .from(deliveries)
           .where(and(...conditions, ...where))
           .orderBy(...orderBy)

@@ -85,9 +85,9 @@ builder.queryField('events', (t) =>
     args: { filter: t.arg({ type: EventFilter }) },
     resolve: async (_root, args, ctx) => {
       const conditions = eventFilterConditions(parseEventFilter(args.filter, ['filter']));
-      return keysetConnection(args, { at: events.receivedAt, id: events.id }, (row: EventSummary) => row.receivedAt, ({ where, orderBy, limit }) =>
+      return keysetConnection(args, { at: events.receivedAt, id: events.id }, ({ where, orderBy, limit, keysetAt }) =>
         ctx.db
-          .select(eventColumns)
+          .select({ ...eventColumns, keysetAt })
           .from(events)
           .where(and(...conditions, ...where))
           .orderBy(...orderBy)

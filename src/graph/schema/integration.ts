@@ -1,4 +1,4 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, sql, getTableColumns } from 'drizzle-orm';
 import { z } from 'zod';
 import { destinations, integrations, type Integration, type VerificationSettings } from '../../db/schema.js';
 import { isValidJsonPath } from '../../ingress/event-key.js';
@@ -300,9 +300,9 @@ builder.queryField('integrations', (t) =>
     args: { enabled: t.arg.boolean() },
     resolve: async (_root, args, ctx) => {
       const conditions = args.enabled == null ? [] : [eq(integrations.enabled, args.enabled)];
-      return keysetConnection(args, { at: integrations.createdAt, id: integrations.id }, (row: Integration) => row.createdAt, ({ where, orderBy, limit }) =>
+      return keysetConnection(args, { at: integrations.createdAt, id: integrations.id }, ({ where, orderBy, limit, keysetAt }) =>
         ctx.db
-          .select()
+          .select({ ...getTableColumns(integrations), keysetAt })
           .from(integrations)
           .where(and(...conditions, ...where))
           .orderBy(...orderBy)

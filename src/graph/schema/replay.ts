@@ -1,4 +1,4 @@
-import { and, asc, eq, type SQL } from 'drizzle-orm';
+import { and, asc, eq, type SQL, getTableColumns } from 'drizzle-orm';
 import { z } from 'zod';
 import { replayEvent, requestBulkReplay } from '../../consumers/replay.js';
 import { deliveries, replayRequests } from '../../db/schema.js';
@@ -47,9 +47,9 @@ builder.queryField('replayRequests', (t) =>
       const conditions: SQL[] = [];
       if (parsed.data.status) conditions.push(eq(replayRequests.status, parsed.data.status));
       if (parsed.data.eventId) conditions.push(eq(replayRequests.eventId, parsed.data.eventId));
-      return keysetConnection(args, { at: replayRequests.createdAt, id: replayRequests.id }, (row: ReplayRequestRow) => row.createdAt, ({ where, orderBy, limit }) =>
+      return keysetConnection(args, { at: replayRequests.createdAt, id: replayRequests.id }, ({ where, orderBy, limit, keysetAt }) =>
         ctx.db
-          .select()
+          .select({ ...getTableColumns(replayRequests), keysetAt })
           .from(replayRequests)
           .where(and(...conditions, ...where))
           .orderBy(...orderBy)
