@@ -37,7 +37,8 @@ export const eventStatusSql = sql<string>`(
 export function eventFilterConditions(filter: EventFilterValue | null | undefined): SQL[] {
   const conditions: SQL[] = [];
   if (!filter) return conditions;
-  if (filter.provider) conditions.push(eq(events.provider, filter.provider));
+  // Provider and integration are one-to-one: the integration's index serves both filters.
+  if (filter.provider) conditions.push(sql`${events.integrationId} = (select i.id from integrations i where i.provider = ${filter.provider})`);
   if (filter.integrationId) conditions.push(eq(events.integrationId, filter.integrationId));
   if (filter.eventType) conditions.push(eq(events.eventType, filter.eventType));
   if (filter.eventKey) conditions.push(eq(events.eventKey, filter.eventKey));

@@ -126,7 +126,6 @@ export const events = pgTable(
   (t) => [
     uniqueIndex('events_integration_event_key_key').on(t.integrationId, t.eventKey),
     index('events_received_idx').on(t.receivedAt, t.id),
-    index('events_provider_received_idx').on(t.provider, t.receivedAt, t.id),
     index('events_integration_received_idx').on(t.integrationId, t.receivedAt, t.id),
     index('events_type_received_idx').on(t.eventType, t.receivedAt, t.id),
     index('events_key_idx').on(t.eventKey),
@@ -226,6 +225,10 @@ export const deliveries = pgTable(
     index('deliveries_status_created_idx').on(t.status, t.createdAt, t.id),
     index('deliveries_integration_created_idx').on(t.integrationId, t.createdAt, t.id),
     index('deliveries_destination_created_idx').on(t.destinationId, t.createdAt, t.id),
+    // ReplayRequest.deliveries (issue 13).
+    index('deliveries_replay_request_idx')
+      .on(t.replayRequestId, t.sequence)
+      .where(sql`${t.replayRequestId} is not null`),
   ],
 );
 

@@ -1,7 +1,8 @@
-import { and, asc, eq, gte, type SQL, getTableColumns } from 'drizzle-orm';
+import { and, eq, gte, type SQL, getTableColumns } from 'drizzle-orm';
 import { z } from 'zod';
 import { retryDelivery } from '../../consumers/replay.js';
-import { deliveries, deliveryAttempts, type Delivery } from '../../db/schema.js';
+import type { deliveryAttempts} from '../../db/schema.js';
+import { deliveries, type Delivery } from '../../db/schema.js';
 import { builder } from '../builder.js';
 import { keysetConnection } from '../cursor.js';
 import { badUserInput, ConflictError, NotFoundError, ValidationError } from '../errors.js';
@@ -59,8 +60,7 @@ export const DeliveryRef = builder.objectRef<Delivery>('Delivery').implement({
     destination: t.field({ type: DestinationRef, resolve: async (d, _args, ctx) => (await ctx.loaders.destination.load(d.destinationId))! }),
     attempts: t.field({
       type: [DeliveryAttemptRef],
-      resolve: (d, _args, ctx) =>
-        ctx.db.select().from(deliveryAttempts).where(eq(deliveryAttempts.deliveryId, d.id)).orderBy(asc(deliveryAttempts.attemptNumber)),
+      resolve: (d, _args, ctx) => ctx.loaders.attemptsOfDelivery.load(d.id),
     }),
   }),
 });
@@ -69,7 +69,7 @@ builder.objectField(EventRef, 'deliveries', (t) =>
   t.field({
     type: [DeliveryRef],
     description: 'Every delivery of this event, oldest first (dispatches, retries and replays)',
-    resolve: (event, _args, ctx) => ctx.db.select().from(deliveries).where(eq(deliveries.eventId, event.id)).orderBy(asc(deliveries.sequence)),
+    resolve: (event, _args, ctx) => ctx.loaders.deliveriesOfEvent.load(event.id),
   }),
 );
 

@@ -28,8 +28,16 @@ export const EventRef = builder.objectRef<EventSummary>('Event').implement({
     orderingKey: t.exposeString('orderingKey', { nullable: true }),
     receivedAt: t.expose('receivedAt', { type: 'DateTime' }),
     persistedAt: t.expose('persistedAt', { type: 'DateTime' }),
-    payload: t.expose('payload', { type: 'JSON' }),
-    headers: t.expose('headers', { type: 'JSON', description: 'Request headers kept with the event (never signatures or tokens)' }),
+    payload: t.field({
+      type: 'JSON',
+      description: 'The parsed body. Loaded only when selected.',
+      resolve: async (event, _args, ctx) => (await ctx.loaders.eventBody.load(event.id))?.payload ?? null,
+    }),
+    headers: t.field({
+      type: 'JSON',
+      description: 'Request headers kept with the event (never signatures or tokens). Loaded only when selected.',
+      resolve: async (event, _args, ctx) => (await ctx.loaders.eventBody.load(event.id))?.headers ?? {},
+    }),
     sourceIp: t.exposeString('sourceIp', { nullable: true }),
     kafkaPartition: t.exposeInt('kafkaPartition', { nullable: true }),
     kafkaOffset: t.string({ nullable: true, resolve: (event) => event.kafkaOffset?.toString() ?? null }),

@@ -39,8 +39,7 @@ export const IntegrationRef = builder.objectRef<Integration>('Integration').impl
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
     destinations: t.field({
       type: [DestinationRef],
-      resolve: (integration, _args, ctx) =>
-        ctx.db.select().from(destinations).where(eq(destinations.integrationId, integration.id)).orderBy(destinations.createdAt),
+      resolve: (integration, _args, ctx) => ctx.loaders.destinationsOfIntegration.load(integration.id),
     }),
   }),
 });

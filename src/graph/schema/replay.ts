@@ -1,7 +1,8 @@
-import { and, asc, eq, type SQL, getTableColumns } from 'drizzle-orm';
+import { and, eq, type SQL, getTableColumns } from 'drizzle-orm';
 import { z } from 'zod';
 import { replayEvent, requestBulkReplay } from '../../consumers/replay.js';
-import { deliveries, replayRequests } from '../../db/schema.js';
+import type { deliveries} from '../../db/schema.js';
+import { replayRequests } from '../../db/schema.js';
 import { builder } from '../builder.js';
 import { keysetConnection } from '../cursor.js';
 import { badUserInput, NotFoundError, ValidationError } from '../errors.js';
@@ -30,8 +31,7 @@ export const ReplayRequestRef = builder.objectRef<ReplayRequestRow>('ReplayReque
     deliveries: t.field({
       type: [DeliveryRef],
       description: 'The deliveries this replay created (first 100)',
-      resolve: (r, _args, ctx) =>
-        ctx.db.select().from(deliveries).where(eq(deliveries.replayRequestId, r.id)).orderBy(asc(deliveries.sequence)).limit(100),
+      resolve: (r, _args, ctx) => ctx.loaders.deliveriesOfReplay.load(r.id),
     }),
   }),
 });
