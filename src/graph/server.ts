@@ -15,6 +15,7 @@ import type { Logger } from '../log.js';
 import { createManagementKeys } from './auth.js';
 import { SINK_PATH, type createDeliverySink } from './delivery-sink.js';
 import type { GraphContext } from './context.js';
+import { createFanOut, type SubscriberSocket } from './fan-out.js';
 import type { LiveFeed } from './live-feed.js';
 import { createLoaders } from './loaders.js';
 import { buildSchema } from './schema/index.js';
@@ -57,12 +58,12 @@ export function createManagementServer(options: ManagementServerOptions): { serv
   const keys = createManagementKeys(options.apiKeys);
   const { log } = options;
 
-  const contextFor = (req: IncomingMessage, requestId: string, actor: string): GraphContext => ({
+  const contextFor = (req: IncomingMessage | undefined, requestId: string, actor: string): GraphContext => ({
     db: options.db,
     log: log.child({ requestId }),
     requestId,
     actor,
-    sourceIp: req.socket.remoteAddress ?? null,
+    sourceIp: req?.socket.remoteAddress ?? null,
     integrations: options.integrations,
     destinationGuard: options.destinationGuard,
     status: options.status,
@@ -70,6 +71,13 @@ export function createManagementServer(options: ManagementServerOptions): { serv
     loaders: createLoaders(options.db),
     consumerLag: options.consumerLag,
     settings: options.settings,
+  });
+
+  // graphql-ws subscribers share one execution per message and document (fan-out.ts).
+  const fanOut = createFanOut({
+    live: options.live,
+    newContext: () => contextFor(undefined, requestIdFrom(undefined), 'subscription'),
+    log,
   });
 
   const yoga = createYoga<ServerContext, GraphContext>({
@@ -148,7 +156,7 @@ export function createManagementServer(options: ManagementServerOptions): { serv
         ctx.extra.requestId = requestIdFrom(undefined);
         return true;
       },
-      onSubscribe: async (ctx, _id, payload) => {
+      onSubscribe: async (ctx, id, payload) => {
         const { schema, execute, subscribe, parse, validate } = yoga.getEnveloped({
           ...ctx,
           req: ctx.extra.request,
@@ -161,13 +169,16 @@ export function createManagementServer(options: ManagementServerOptions): { serv
           document: parse(payload.query),
           variableValues: payload.variables ?? null,
           contextValue: contextFor(ctx.extra.request, ctx.extra.requestId!, ctx.extra.actor!),
-          rootValue: { execute, subscribe },
+          rootValue: { execute, subscribe, id, query: payload.query, socket: ctx.extra.socket },
         };
         const errors = validate(args.schema, args.document);
         return errors.length > 0 ? errors : args;
       },
       execute: (args) => (args.rootValue as { execute: (a: ExecutionArgs) => never }).execute(args),
-      subscribe: (args) => (args.rootValue as { subscribe: (a: ExecutionArgs) => never }).subscribe(args),
+      subscribe: (args) => {
+        const root = args.rootValue as { subscribe: (a: ExecutionArgs) => never; id: string; query: string; socket: SubscriberSocket };
+        return (fanOut.subscribe(args, root) as never) ?? root.subscribe(args);
+      },
     },
     wsServer,
   );
@@ -175,6 +186,7 @@ export function createManagementServer(options: ManagementServerOptions): { serv
   return {
     server,
     async close() {
+      fanOut.stop();
       await wsCleanup.dispose();
       await new Promise<void>((resolve) => wsServer.close(() => resolve()));
     },

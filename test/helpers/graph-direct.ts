@@ -33,6 +33,10 @@ export interface DirectGraph {
   run<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>): Promise<ExecutionResult<T>>;
   /** Statements issued by `run` since the last reset. */
   statements: string[];
+  /** A fresh operation context, as the server builds one per request. */
+  context(): GraphContext;
+  coordination: ReturnType<typeof createMemoryCoordination>;
+  live: ReturnType<typeof createLiveFeed>;
   close(): Promise<void>;
 }
 
@@ -88,6 +92,9 @@ export async function openDirectGraph(backend: 'postgres' | 'pglite'): Promise<D
     db,
     exec,
     statements,
+    context,
+    coordination,
+    live,
     run: (query, variables) => graphql({ schema: buildSchema(), source: query, variableValues: variables, contextValue: context() }) as never,
     close,
   };
