@@ -230,11 +230,21 @@ export async function runGraphBench(): Promise<void> {
     const rawWs = await fanOut(
       SUBSCRIBERS,
       async (onMessage) => {
-        const socket = new WebSocket(`ws://127.0.0.1:${wsPort}`);
-        await new Promise<void>((resolve, reject) => {
-          socket.once('open', () => resolve());
-          socket.once('error', reject);
-        });
+        // The broadcaster may still be starting on a loaded machine: retry for a while.
+        let socket: WebSocket | undefined;
+        for (let attempt = 0; !socket; attempt++) {
+          const candidate = new WebSocket(`ws://127.0.0.1:${wsPort}`);
+          try {
+            await new Promise<void>((resolve, reject) => {
+              candidate.once('open', () => resolve());
+              candidate.once('error', reject);
+            });
+            socket = candidate;
+          } catch (error) {
+            if (attempt >= 40) throw error;
+            await sleep(250);
+          }
+        }
         socket.on('message', (data) => onMessage(JSON.parse(data.toString()) as { deliveryId: string; at: string }));
         return async () => socket.close();
       },

@@ -8,6 +8,7 @@ import {
   jsonb,
   pgEnum,
   pgTable,
+  primaryKey,
   text,
   timestamp,
   uniqueIndex,
@@ -48,7 +49,7 @@ export const deliveryStatus = pgEnum('delivery_status', [
 ]);
 
 export const deliveryTrigger = pgEnum('delivery_trigger', ['DISPATCH', 'RETRY', 'REPLAY']);
-export const processingStatus = pgEnum('processing_status', ['PENDING', 'RUNNING', 'COMPLETED', 'FAILED']);
+export const processingStatus = pgEnum('processing_status', ['PENDING', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED']);
 
 /** Scheme settings that are not secret; secrets live in their own columns. */
 export type VerificationSettings = {
@@ -175,6 +176,21 @@ export const replayRequests = pgTable(
     index('replay_requests_status_idx').on(t.status, t.createdAt, t.id),
     index('replay_requests_event_idx').on(t.eventId),
   ],
+);
+
+/**
+ * The events a bulk replay covers, fixed when it was requested; the runner deletes each chunk as it
+ * replays it. No foreign key to events (retention may remove one first).
+ */
+export const replayRequestEvents = pgTable(
+  'replay_request_events',
+  {
+    replayRequestId: uuid('replay_request_id')
+      .notNull()
+      .references(() => replayRequests.id, { onDelete: 'cascade' }),
+    eventId: uuid('event_id').notNull(),
+  },
+  (t) => [primaryKey({ name: 'replay_request_events_pkey', columns: [t.replayRequestId, t.eventId] })],
 );
 
 export const deliveries = pgTable(
