@@ -33,6 +33,7 @@ describeWithServices('migrations (real Postgres)', ['postgres'], () => {
       'events',
       'integrations',
       'processing_jobs',
+      'replay_request_events',
       'replay_requests',
     ]);
     const [migrations] = await sql<{ count: number }[]>`select count(*)::int as count from drizzle.__drizzle_migrations`;
