@@ -48,6 +48,9 @@ export const deliveryStatus = pgEnum('delivery_status', [
   'CANCELLED',
 ]);
 
+/** Kept on the event by triggers on deliveries (migration 0007); see hookgate_event_status(). */
+export const eventStatus = pgEnum('event_status', ['RECEIVED', 'DELIVERING', 'DELIVERED', 'FAILED']);
+
 export const deliveryTrigger = pgEnum('delivery_trigger', ['DISPATCH', 'RETRY', 'REPLAY']);
 export const processingStatus = pgEnum('processing_status', ['PENDING', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED']);
 
@@ -123,6 +126,8 @@ export const events = pgTable(
     kafkaPartition: integer('kafka_partition'),
     kafkaOffset: bigint('kafka_offset', { mode: 'bigint' }),
     persistedAt: timestamp('persisted_at', { withTimezone: true }).notNull().defaultNow(),
+    /** Maintained by the database from the event's deliveries; never written by the application. */
+    status: eventStatus('status').notNull().default('RECEIVED'),
   },
   (t) => [
     uniqueIndex('events_integration_event_key_key').on(t.integrationId, t.eventKey),
@@ -130,6 +135,7 @@ export const events = pgTable(
     index('events_integration_received_idx').on(t.integrationId, t.receivedAt, t.id),
     index('events_type_received_idx').on(t.eventType, t.receivedAt, t.id),
     index('events_key_idx').on(t.eventKey),
+    index('events_status_received_idx').on(t.status, t.receivedAt, t.id),
   ],
 );
 

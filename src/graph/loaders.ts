@@ -1,7 +1,6 @@
 import DataLoader from 'dataloader';
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
-import { eventStatusSql } from '../db/event-filter.js';
 import {
   auditEntries,
   deliveries,
@@ -57,14 +56,6 @@ export function createLoaders(db: Database) {
       const rows = await db.select({ id: events.id, rawBody: events.rawBody }).from(events).where(inArray(events.id, [...ids]));
       const found = new Map(rows.map((row) => [row.id, row.rawBody]));
       return ids.map((id) => found.get(id) ?? null);
-    }),
-    eventStatus: new DataLoader<string, string>(async (ids) => {
-      const rows = await db
-        .select({ id: events.id, status: eventStatusSql })
-        .from(events)
-        .where(inArray(events.id, [...ids]));
-      const found = new Map(rows.map((row) => [row.id, row.status]));
-      return ids.map((id) => found.get(id) ?? 'RECEIVED');
     }),
     deliveriesOfEvent: grouped<Delivery>(
       (row) => row.eventId,

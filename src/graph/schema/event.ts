@@ -5,7 +5,7 @@ import { builder } from '../builder.js';
 import { keysetConnection } from '../cursor.js';
 import { badUserInput } from '../errors.js';
 import { eventColumns, type EventSummary } from '../event-columns.js';
-import { EVENT_STATUSES, eventFilterConditions, type EventFilterValue, type EventStatus } from '../../db/event-filter.js';
+import { EVENT_STATUSES, eventFilterConditions, type EventFilterValue } from '../../db/event-filter.js';
 
 export const EventStatusEnum = builder.enumType('EventStatus', {
   description: 'Derived from the latest delivery to each destination.',
@@ -47,7 +47,7 @@ export const EventRef = builder.objectRef<EventSummary>('Event').implement({
     }),
     status: t.field({
       type: EventStatusEnum,
-      resolve: async (event, _args, ctx) => (await ctx.loaders.eventStatus.load(event.id)) as EventStatus,
+      resolve: (event) => event.status,
     }),
   }),
 });
