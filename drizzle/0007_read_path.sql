@@ -76,3 +76,10 @@ CREATE TRIGGER deliveries_event_status_delete AFTER DELETE ON deliveries
   REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION hookgate_refresh_event_status();--> statement-breakpoint
 UPDATE events SET status = hookgate_event_status(id) WHERE id IN (SELECT DISTINCT event_id FROM deliveries);--> statement-breakpoint
 CREATE INDEX "events_status_received_idx" ON "events" USING btree ("status","received_at","id");
+--> statement-breakpoint
+-- Payload search: JSON containment (payload @> '{"customer":{"id":"cus_123"}}') served by GIN.
+CREATE INDEX "events_payload_idx" ON "events" USING gin ("payload" jsonb_path_ops);--> statement-breakpoint
+-- Event-key prefix search (LIKE 'order_1234%'), whatever the database's collation; it serves
+-- equality too, so it replaces the plain event-key index.
+DROP INDEX "events_key_idx";--> statement-breakpoint
+CREATE INDEX "events_key_pattern_idx" ON "events" USING btree ("event_key" text_pattern_ops);

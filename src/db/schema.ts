@@ -134,7 +134,10 @@ export const events = pgTable(
     index('events_received_idx').on(t.receivedAt, t.id),
     index('events_integration_received_idx').on(t.integrationId, t.receivedAt, t.id),
     index('events_type_received_idx').on(t.eventType, t.receivedAt, t.id),
-    index('events_key_idx').on(t.eventKey),
+    // Prefix search (LIKE 'abc%') in any collation; serves equality too.
+    index('events_key_pattern_idx').using('btree', t.eventKey.op('text_pattern_ops')),
+    // payloadContains: jsonb containment.
+    index('events_payload_idx').using('gin', t.payload.op('jsonb_path_ops')),
     index('events_status_received_idx').on(t.status, t.receivedAt, t.id),
   ],
 );

@@ -30,6 +30,8 @@ export interface DirectGraph {
   db: Database;
   /** Raw SQL, for seeding. */
   exec(text: string, params?: unknown[]): Promise<Record<string, unknown>[]>;
+  /** The plan of a statement with sequential scans off (Postgres only): can an index serve it? */
+  explain(text: string): Promise<string>;
   run<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>): Promise<ExecutionResult<T>>;
   /** Statements issued by `run` since the last reset. */
   statements: string[];
@@ -48,11 +50,20 @@ export async function openDirectGraph(backend: 'postgres' | 'pglite'): Promise<D
   let db: Database;
   let exec: DirectGraph['exec'];
   let close: () => Promise<void>;
+  let explain: DirectGraph['explain'] = async () => {
+    throw new Error('explain runs on Postgres only');
+  };
   if (backend === 'postgres') {
     const database = await createTestDatabase(services.testDatabaseUrl!);
     const client = postgres(database.url, { max: 4, onnotice: () => {} });
     db = drizzlePostgres(client, { schema, logger }) as unknown as Database;
     exec = async (text, params = []) => (await client.unsafe(text, params as never[])) as unknown as Record<string, unknown>[];
+    explain = async (text) =>
+      client.begin(async (tx) => {
+        await tx.unsafe('set local enable_seqscan = off');
+        const rows = await tx.unsafe(`explain ${text}`);
+        return rows.map((row) => Object.values(row).join(' ')).join('\n');
+      });
     close = async () => {
       await client.end({ timeout: 5 });
       await database.drop();
@@ -92,6 +103,7 @@ export async function openDirectGraph(backend: 'postgres' | 'pglite'): Promise<D
     db,
     exec,
     statements,
+    explain,
     context,
     coordination,
     live,

@@ -84,12 +84,8 @@ for (const backend of BACKENDS) {
     if (backend !== 'postgres') return;
 
     it('is an index scan for the status filter', async () => {
-      const plan = await graph.exec(`begin; set local enable_seqscan = off;
-        explain select id from events where status = 'FAILED' order by received_at desc, id desc limit 50; commit;`).catch(() => null);
-      const rows =
-        plan ??
-        (await graph.exec(`explain select id from events where status = 'FAILED' order by received_at desc, id desc limit 50`));
-      expect(JSON.stringify(rows)).toMatch(/events_status_received_idx/);
+      const rows = await graph.explain(`select id from events where status = 'FAILED' order by received_at desc, id desc limit 50`);
+      expect(rows).toMatch(/events_status_received_idx/);
     });
 
     it('ends right when two transactions finish the deliveries of one event at the same time', async () => {

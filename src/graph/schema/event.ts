@@ -59,6 +59,11 @@ export const EventFilter = builder.inputType('EventFilter', {
     eventType: t.string(),
     status: t.field({ type: EventStatusEnum }),
     eventKey: t.string(),
+    eventKeyPrefix: t.string({ description: 'Events whose key starts with this, e.g. "order_1234"' }),
+    payloadContains: t.field({
+      type: 'JSON',
+      description: 'Events whose payload contains this JSON object or array, e.g. {"customer": {"id": "cus_123"}}',
+    }),
     receivedAfter: t.field({ type: 'DateTime', description: 'Inclusive' }),
     receivedBefore: t.field({ type: 'DateTime', description: 'Exclusive' }),
   }),
@@ -71,6 +76,11 @@ export const eventFilterSchema = z
     eventType: z.string().min(1).max(200).nullish(),
     status: z.enum(EVENT_STATUSES).nullish(),
     eventKey: z.string().min(1).max(256).nullish(),
+    eventKeyPrefix: z.string().min(1).max(256).nullish(),
+    payloadContains: z
+      .union([z.record(z.string(), z.unknown()), z.array(z.unknown())], 'must be a JSON object or array')
+      .refine((value) => JSON.stringify(value).length <= 8192, 'must be at most 8 KiB of JSON')
+      .nullish(),
     receivedAfter: z.date().nullish(),
     receivedBefore: z.date().nullish(),
   })
