@@ -150,7 +150,7 @@ builder.mutationField('retryDelivery', (t) =>
       );
       if (!outcome.ok) {
         if (outcome.code === 'DELIVERY_NOT_FOUND') throw new NotFoundError('Delivery', parsed.data.deliveryId);
-        throw new ConflictError(outcome.message);
+        throw new ConflictError(outcome.message, outcome.code);
       }
       await ctx.status.wakeDeliveryWorkers();
       return outcome.delivery;

@@ -137,7 +137,7 @@ builder.mutationField('createIntegration', (t) =>
           })
           .onConflictDoNothing()
           .returning();
-        if (!row) throw new ConflictError(`an integration for provider "${input.provider}" already exists`);
+        if (!row) throw new ConflictError(`an integration for provider "${input.provider}" already exists`, 'ALREADY_EXISTS');
         const added = input.destinations?.length
           ? await tx.insert(destinations).values(input.destinations.map((destination) => newDestinationRow(row.id, destination))).returning({ id: destinations.id })
           : [];

@@ -178,7 +178,7 @@ builder.mutationField('cancelReplay', (t) =>
       const outcome = await cancelReplay(ctx.db, parsed.data.id, { reason: parsed.data.reason }, { actor: ctx.actor, requestId: ctx.requestId, sourceIp: ctx.sourceIp });
       if (!outcome.ok) {
         if (outcome.code === 'REPLAY_NOT_FOUND') throw new NotFoundError('ReplayRequest', parsed.data.id);
-        throw new ConflictError(outcome.message);
+        throw new ConflictError(outcome.message, outcome.code);
       }
       return outcome.replayRequest;
     },
