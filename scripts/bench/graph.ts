@@ -45,7 +45,7 @@ async function seedEvents(url: string, count: number): Promise<number> {
     for (let from = 1; from <= count; from += 100_000) {
       const to = Math.min(count, from + 99_999);
       await sql`
-        insert into events (id, integration_id, provider, event_key, event_type, raw_body, headers, payload, received_at, kafka_partition, kafka_offset)
+        insert into events (id, integration_id, provider, event_key, event_type, raw_body, headers, payload, received_at, kafka_partition, kafka_offset, status)
         select md5('evt' || i)::uuid,
                case when i % 10 = 0 then ${globex!.id}::uuid else ${integration!.id}::uuid end,
                case when i % 10 = 0 then 'globex' else 'acme' end,
@@ -54,7 +54,9 @@ async function seedEvents(url: string, count: number): Promise<number> {
                '{"content-type":"application/json"}'::jsonb,
                json_build_object('id', 'evt_' || i, 'type', 'order.created', 'amount', i % 1000, 'note', repeat('x', 200))::jsonb,
                now() - make_interval(secs => (${count} - i) / 100.0),
-               i % 6, i
+               i % 6, i,
+               -- one event in fifty FAILED, as the status filter's target (the column is what triggers maintain)
+               (case when i % 50 = 0 then 'FAILED' else 'DELIVERED' end)::event_status
         from generate_series(${from}::int, ${to}::int) as i`;
       process.stderr.write(`  seeded ${to} events\n`);
     }
@@ -187,6 +189,7 @@ export async function runGraphBench(): Promise<void> {
     const firstPage = await timeQueries(url, page, () => ({}), QUERIES);
     const walking = await timeQueries(url, page, (_i, previous) => ({ after: nextCursor(previous) }), QUERIES);
     const filtered = await timeQueries(url, page, (_i, previous) => ({ after: nextCursor(previous), filter: { provider: 'globex' } }), QUERIES);
+    const failedOnly = await timeQueries(url, page, (_i, previous) => ({ after: nextCursor(previous), filter: { status: 'FAILED' } }), QUERIES);
     const apiRss = await peakRssBytes(api.pid);
 
     process.stderr.write(`graph bench: ${SUBSCRIBERS} graphql-ws subscribers\n`);
@@ -230,11 +233,21 @@ export async function runGraphBench(): Promise<void> {
     const rawWs = await fanOut(
       SUBSCRIBERS,
       async (onMessage) => {
-        const socket = new WebSocket(`ws://127.0.0.1:${wsPort}`);
-        await new Promise<void>((resolve, reject) => {
-          socket.once('open', () => resolve());
-          socket.once('error', reject);
-        });
+        // The broadcaster may still be starting on a loaded machine: retry for a while.
+        let socket: WebSocket | undefined;
+        for (let attempt = 0; !socket; attempt++) {
+          const candidate = new WebSocket(`ws://127.0.0.1:${wsPort}`);
+          try {
+            await new Promise<void>((resolve, reject) => {
+              candidate.once('open', () => resolve());
+              candidate.once('error', reject);
+            });
+            socket = candidate;
+          } catch (error) {
+            if (attempt >= 40) throw error;
+            await sleep(250);
+          }
+        }
         socket.on('message', (data) => onMessage(JSON.parse(data.toString()) as { deliveryId: string; at: string }));
         return async () => socket.close();
       },
@@ -245,7 +258,7 @@ export async function runGraphBench(): Promise<void> {
       date: new Date().toISOString(),
       events: EVENTS,
       seedSeconds,
-      queries: { firstPage, walking, filtered, apiPeakRssBytes: apiRss },
+      queries: { firstPage, walking, filtered, failedOnly, apiPeakRssBytes: apiRss },
       fanOut: { subscribers: SUBSCRIBERS, burst: BURST, graphqlWs, rawWs, apiPeakRssBytes: apiRssAfter },
     };
     await writeFile(join(resultsDir, 'graph.json'), JSON.stringify(results, null, 2));
@@ -262,6 +275,7 @@ export async function runGraphBench(): Promise<void> {
         `| events(first: 50), first page | ${ms(firstPage.p50)} | ${ms(firstPage.p99)} | ${ms(firstPage.max)} |`,
         `| events(first: 50, after: cursor), walking back | ${ms(walking.p50)} | ${ms(walking.p99)} | ${ms(walking.max)} |`,
         `| events(first: 50, after, filter: {provider}) | ${ms(filtered.p50)} | ${ms(filtered.p99)} | ${ms(filtered.max)} |`,
+        `| events(first: 50, after, filter: {status: FAILED}) | ${ms(failedOnly.p50)} | ${ms(failedOnly.p99)} | ${ms(failedOnly.max)} |`,
         '',
         `API peak RSS after queries: ${mib(apiRss)}; after fan-out: ${mib(apiRssAfter)}`,
         '',

@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, gt, inArray, isNotNull, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { eventFilterConditions, type EventFilterValue } from '../db/event-filter.js';
-import { auditEntries, deliveries, destinations, events, replayRequests, type Delivery } from '../db/schema.js';
+import { auditEntries, deliveries, destinations, events, replayRequestEvents, replayRequests, type Delivery } from '../db/schema.js';
 import { deliveryRowsFor } from './delivery-rows.js';
 
 /**
@@ -138,22 +138,46 @@ export async function retryDelivery(
   });
 }
 
-/** Stored filters keep dates as ISO strings. */
-function filterFromStorage(stored: Record<string, unknown> | null): EventFilterValue {
-  const filter = { ...(stored ?? {}) } as Record<string, unknown>;
-  for (const key of ['receivedAfter', 'receivedBefore'] as const) {
-    if (typeof filter[key] === 'string') filter[key] = new Date(filter[key]);
-  }
-  return filter as EventFilterValue;
-}
-
 export type BulkReplayOutcome =
   | { ok: true; replayRequest: typeof replayRequests.$inferSelect }
   | { ok: false; code: 'TOO_MANY_EVENTS' | 'NO_EVENTS'; message: string; matching: number };
 
+export interface BulkReplayPreview {
+  events: number;
+  deliveries: number;
+}
+
+function tooMany(matching: number, maxEvents: number): BulkReplayOutcome {
+  return {
+    ok: false,
+    code: 'TOO_MANY_EVENTS',
+    message: `the filter matches ${matching} events; one replay may cover at most ${maxEvents} — narrow it (e.g. receivedAfter/receivedBefore)`,
+    matching,
+  };
+}
+
 /**
- * Records a bulk replay; the replay runner does the work in the background, chunk by chunk.
- * The cap is checked here so an operator learns at once that a filter is too broad.
+ * What a bulk replay would cover now: matching events, and the deliveries it would create (one per
+ * enabled destination of each event's integration). Creates nothing.
+ */
+export async function previewBulkReplay(db: Database, filter: EventFilterValue): Promise<BulkReplayPreview> {
+  const [row] = await db
+    .select({
+      events: sql<number>`count(distinct ${events.id})::int`,
+      deliveries: sql<number>`count(${destinations.id})::int`,
+    })
+    .from(events)
+    .leftJoin(destinations, and(eq(destinations.integrationId, events.integrationId), eq(destinations.enabled, true)))
+    .where(and(...eventFilterConditions(filter)));
+  return { events: row?.events ?? 0, deliveries: row?.deliveries ?? 0 };
+}
+
+/**
+ * Records a bulk replay and the exact set of events it covers — those matching when it was
+ * requested, written in the same transaction — so `total` is exact, `processed` can never pass
+ * it, and events that arrive later are never replayed by it. The replay runner does the work in
+ * the background, chunk by chunk. The cap is checked here so an operator learns at once that a
+ * filter is too broad.
  */
 export async function requestBulkReplay(
   db: Database,
@@ -161,46 +185,108 @@ export async function requestBulkReplay(
   options: { requestedBy: string; reason: string; maxEvents: number },
   context: RequestContext,
 ): Promise<BulkReplayOutcome> {
+  const outcome = await db
+    .transaction(async (tx) => {
+      const [created] = await tx
+        .insert(replayRequests)
+        .values({
+          filter: JSON.parse(JSON.stringify(filter)) as Record<string, unknown>,
+          requestedBy: options.requestedBy,
+          reason: options.reason,
+          status: 'PENDING',
+        })
+        .returning();
+      // One statement reads the matching set and fixes it: no later event can join.
+      const covered = await tx
+        .insert(replayRequestEvents)
+        .select(
+          tx
+            .select({ replayRequestId: sql<string>`${created!.id}::uuid`.as('replay_request_id'), eventId: events.id })
+            .from(events)
+            .where(and(...eventFilterConditions(filter)))
+            .limit(options.maxEvents + 1),
+        )
+        .returning({ eventId: replayRequestEvents.eventId });
+      const total = covered.length;
+      // Throwing rolls the request back: nothing is left behind for a refused replay.
+      if (total === 0) throw new RefusedReplay({ ok: false, code: 'NO_EVENTS', message: 'the filter matches no event', matching: 0 });
+      if (total > options.maxEvents) throw new RefusedReplay(tooMany(total, options.maxEvents));
+      const [replayRequest] = await tx.update(replayRequests).set({ total }).where(eq(replayRequests.id, created!.id)).returning();
+      await tx.insert(auditEntries).values({
+        ...context,
+        action: 'events.replay_requested',
+        targetType: 'replay_request',
+        targetId: created!.id,
+        details: { filter: created!.filter, matching: total, requestedBy: options.requestedBy, reason: options.reason },
+      });
+      return { ok: true as const, replayRequest: replayRequest! };
+    })
+    .catch((error: unknown) => {
+      if (error instanceof RefusedReplay) return error.outcome;
+      throw error;
+    });
+  if (!outcome.ok && outcome.code === 'TOO_MANY_EVENTS') {
+    // Say how many really match (the insert stopped one past the cap).
+    const [row] = await db.select({ matching: sql<number>`count(*)::int` }).from(events).where(and(...eventFilterConditions(filter)));
+    return tooMany(row?.matching ?? outcome.matching, options.maxEvents);
+  }
+  return outcome;
+}
+
+class RefusedReplay extends Error {
+  constructor(readonly outcome: BulkReplayOutcome) {
+    super(outcome.ok ? 'refused' : outcome.message);
+  }
+}
+
+export type CancelReplayOutcome =
+  | { ok: true; replayRequest: typeof replayRequests.$inferSelect; cancelledDeliveries: number }
+  | { ok: false; code: 'REPLAY_NOT_FOUND' | 'NOT_CANCELLABLE'; message: string };
+
+/**
+ * Stops a bulk replay: no further chunk runs (the runner holds the request row while it works, so
+ * this waits for a chunk in progress and never splits one), deliveries it created that no worker
+ * has started are cancelled, and the whole is audited.
+ */
+export async function cancelReplay(
+  db: Database,
+  replayRequestId: string,
+  options: { reason: string },
+  context: RequestContext,
+): Promise<CancelReplayOutcome> {
   return db.transaction(async (tx) => {
-    const [row] = await tx
-      .select({ matching: sql<number>`count(*)::int` })
-      .from(events)
-      .where(and(...eventFilterConditions(filter)));
-    const matching = row?.matching ?? 0;
-    if (matching === 0) return { ok: false, code: 'NO_EVENTS', message: 'the filter matches no event', matching };
-    if (matching > options.maxEvents) {
-      return {
-        ok: false,
-        code: 'TOO_MANY_EVENTS',
-        message: `the filter matches ${matching} events; one replay may cover at most ${options.maxEvents} — narrow it (e.g. receivedAfter/receivedBefore)`,
-        matching,
-      };
+    const [request] = await tx.select().from(replayRequests).where(eq(replayRequests.id, replayRequestId)).for('update');
+    if (!request) return { ok: false, code: 'REPLAY_NOT_FOUND', message: `replay request ${replayRequestId} was not found` };
+    if (request.status !== 'PENDING' && request.status !== 'RUNNING') {
+      return { ok: false, code: 'NOT_CANCELLABLE', message: `only a PENDING or RUNNING replay can be cancelled; this one is ${request.status}` };
     }
-    const [created] = await tx
-      .insert(replayRequests)
-      .values({
-        filter: JSON.parse(JSON.stringify(filter)) as Record<string, unknown>,
-        requestedBy: options.requestedBy,
-        reason: options.reason,
-        status: 'PENDING',
-        total: matching,
-      })
+    const [cancelled] = await tx
+      .update(replayRequests)
+      .set({ status: 'CANCELLED', error: `cancelled: ${options.reason}`, updatedAt: new Date(), completedAt: new Date() })
+      .where(eq(replayRequests.id, replayRequestId))
       .returning();
+    await tx.delete(replayRequestEvents).where(eq(replayRequestEvents.replayRequestId, replayRequestId));
+    const stopped = await tx
+      .update(deliveries)
+      .set({ status: 'CANCELLED', lastError: 'replay cancelled', updatedAt: new Date(), completedAt: new Date() })
+      .where(and(eq(deliveries.replayRequestId, replayRequestId), eq(deliveries.status, 'PENDING')))
+      .returning({ id: deliveries.id });
     await tx.insert(auditEntries).values({
       ...context,
-      action: 'events.replay_requested',
+      action: 'replay.cancelled',
       targetType: 'replay_request',
-      targetId: created!.id,
-      details: { filter: created!.filter, matching, requestedBy: options.requestedBy, reason: options.reason },
+      targetId: replayRequestId,
+      details: { reason: options.reason, processed: request.processed, total: request.total, cancelledDeliveries: stopped.length },
     });
-    return { ok: true, replayRequest: created! };
+    return { ok: true, replayRequest: cancelled!, cancelledDeliveries: stopped.length };
   });
 }
 
 /**
  * Advances one bulk replay by one chunk, in one transaction: the request row stays locked
- * (SKIP LOCKED lets other runners take other requests), its deliveries are written and its
- * cursor moves together, so a crash repeats nothing and loses nothing. Returns false when idle.
+ * (SKIP LOCKED lets other runners take other requests), the chunk's events leave the request's
+ * covered set as its deliveries are written, so a crash repeats nothing and loses nothing, and
+ * `processed` counts only events taken from that fixed set. Returns false when idle.
  */
 export async function runReplayChunk(db: Database, chunkSize = 500): Promise<{ replayRequestId: string; created: number } | false> {
   return db.transaction(async (tx) => {
@@ -212,15 +298,24 @@ export async function runReplayChunk(db: Database, chunkSize = 500): Promise<{ r
       .limit(1)
       .for('update', { skipLocked: true });
     if (!request) return false;
-    const after = request.cursor
-      ? [sql`(${events.receivedAt}, ${events.id}) > (${request.cursor[0]}::timestamptz, ${request.cursor[1]}::uuid)`]
-      : [];
-    const chunk = await tx
-      .select({ id: events.id, integrationId: events.integrationId, eventKey: events.eventKey, orderingKey: events.orderingKey, receivedAt: events.receivedAt })
-      .from(events)
-      .where(and(...eventFilterConditions(filterFromStorage(request.filter)), ...after))
-      .orderBy(asc(events.receivedAt), asc(events.id))
+    const next = tx
+      .select({ eventId: replayRequestEvents.eventId })
+      .from(replayRequestEvents)
+      .where(eq(replayRequestEvents.replayRequestId, request.id))
+      .orderBy(asc(replayRequestEvents.eventId))
       .limit(chunkSize);
+    const taken = await tx
+      .delete(replayRequestEvents)
+      .where(and(eq(replayRequestEvents.replayRequestId, request.id), inArray(replayRequestEvents.eventId, next)))
+      .returning({ eventId: replayRequestEvents.eventId });
+    const chunk =
+      taken.length === 0
+        ? []
+        : await tx
+            .select({ id: events.id, integrationId: events.integrationId, eventKey: events.eventKey, orderingKey: events.orderingKey, receivedAt: events.receivedAt })
+            .from(events)
+            .where(inArray(events.id, taken.map((row) => row.eventId)))
+            .orderBy(asc(events.receivedAt), asc(events.id));
     let created = 0;
     if (chunk.length > 0) {
       const targets = await tx
@@ -230,14 +325,12 @@ export async function runReplayChunk(db: Database, chunkSize = 500): Promise<{ r
       const rows = deliveryRowsFor(chunk, targets, { trigger: 'REPLAY', replayRequestId: request.id });
       if (rows.length > 0) created = (await tx.insert(deliveries).values(rows).returning({ id: deliveries.id })).length;
     }
-    const last = chunk[chunk.length - 1];
-    const done = chunk.length < chunkSize;
+    const done = taken.length < chunkSize;
     await tx
       .update(replayRequests)
       .set({
         status: done ? 'COMPLETED' : 'RUNNING',
-        processed: sql`${replayRequests.processed} + ${chunk.length}`,
-        cursor: last ? [last.receivedAt.toISOString(), last.id] : request.cursor,
+        processed: sql`least(${replayRequests.processed} + ${taken.length}, ${replayRequests.total})`,
         updatedAt: new Date(),
         completedAt: done ? new Date() : null,
       })

@@ -11,38 +11,29 @@ export interface EventFilterValue {
   eventType?: string | null;
   status?: EventStatus | null;
   eventKey?: string | null;
+  /** Events whose key starts with this. */
+  eventKeyPrefix?: string | null;
+  /** Events whose payload contains this JSON (jsonb @>). */
+  payloadContains?: unknown;
   receivedAfter?: Date | null;
   receivedBefore?: Date | null;
 }
 
-/**
- * An event's processing status, from the latest delivery to each destination (a successful
- * replay supersedes an earlier failure): no deliveries → RECEIVED; any in progress → DELIVERING;
- * any failed or cancelled → FAILED; else DELIVERED.
- */
-// The outer column is spelled out: drizzle leaves single-table columns unqualified, and an
-// unqualified "id" here would mean the delivery's own id.
-export const eventStatusSql = sql<string>`(
-  select case
-    when count(*) = 0 then 'RECEIVED'
-    when bool_or(latest.status in ('PENDING', 'RETRYING', 'IN_FLIGHT')) then 'DELIVERING'
-    when bool_or(latest.status in ('FAILED', 'CANCELLED')) then 'FAILED'
-    else 'DELIVERED' end
-  from (
-    select distinct on (d.destination_id) d.status
-    from deliveries d where d.event_id = "events"."id"
-    order by d.destination_id, d.sequence desc
-  ) latest)`;
-
 export function eventFilterConditions(filter: EventFilterValue | null | undefined): SQL[] {
   const conditions: SQL[] = [];
   if (!filter) return conditions;
-  if (filter.provider) conditions.push(eq(events.provider, filter.provider));
+  // Provider and integration are one-to-one: the integration's index serves both filters.
+  if (filter.provider) conditions.push(sql`${events.integrationId} = (select i.id from integrations i where i.provider = ${filter.provider})`);
   if (filter.integrationId) conditions.push(eq(events.integrationId, filter.integrationId));
   if (filter.eventType) conditions.push(eq(events.eventType, filter.eventType));
   if (filter.eventKey) conditions.push(eq(events.eventKey, filter.eventKey));
+  // LIKE with the prefix's own wildcards escaped: served by events_key_pattern_idx.
+  if (filter.eventKeyPrefix) conditions.push(sql`${events.eventKey} like ${`${filter.eventKeyPrefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`}`);
+  // Served by the GIN index events_payload_idx; a payload stored as null never matches.
+  if (filter.payloadContains != null) conditions.push(sql`${events.payload} @> ${JSON.stringify(filter.payloadContains)}::jsonb`);
   if (filter.receivedAfter) conditions.push(gte(events.receivedAt, filter.receivedAfter));
   if (filter.receivedBefore) conditions.push(lt(events.receivedAt, filter.receivedBefore));
-  if (filter.status) conditions.push(sql`${eventStatusSql} = ${filter.status}`);
+  // Kept on the event by triggers on deliveries: an index scan (events_status_received_idx).
+  if (filter.status) conditions.push(eq(events.status, filter.status));
   return conditions;
 }

@@ -8,6 +8,7 @@ import {
   jsonb,
   pgEnum,
   pgTable,
+  primaryKey,
   text,
   timestamp,
   uniqueIndex,
@@ -60,8 +61,11 @@ export const deliveryStatus = pgEnum('delivery_status', [
   'CANCELLED',
 ]);
 
+/** Kept on the event by triggers on deliveries (migration 0007); see hookgate_event_status(). */
+export const eventStatus = pgEnum('event_status', ['RECEIVED', 'DELIVERING', 'DELIVERED', 'FAILED']);
+
 export const deliveryTrigger = pgEnum('delivery_trigger', ['DISPATCH', 'RETRY', 'REPLAY']);
-export const processingStatus = pgEnum('processing_status', ['PENDING', 'RUNNING', 'COMPLETED', 'FAILED']);
+export const processingStatus = pgEnum('processing_status', ['PENDING', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED']);
 
 /** Scheme settings that are not secret; secrets live in their own columns. */
 export type VerificationSettings = {
@@ -138,15 +142,20 @@ export const events = pgTable(
     persistedAt: timestamp('persisted_at', { withTimezone: true }).notNull().defaultNow(),
     /** Set when retention purged the body (raw body emptied, payload null, headers {}). */
     bodyPurgedAt: timestamp('body_purged_at', { withTimezone: true }),
+    /** Maintained by the database from the event's deliveries; never written by the application. */
+    status: eventStatus('status').notNull().default('RECEIVED'),
   },
   (t) => [
     index('events_body_unpurged_idx').on(t.receivedAt).where(sql`${t.bodyPurgedAt} IS NULL`),
     uniqueIndex('events_integration_event_key_key').on(t.integrationId, t.eventKey),
     index('events_received_idx').on(t.receivedAt, t.id),
-    index('events_provider_received_idx').on(t.provider, t.receivedAt, t.id),
     index('events_integration_received_idx').on(t.integrationId, t.receivedAt, t.id),
     index('events_type_received_idx').on(t.eventType, t.receivedAt, t.id),
-    index('events_key_idx').on(t.eventKey),
+    // Prefix search (LIKE 'abc%') in any collation; serves equality too.
+    index('events_key_pattern_idx').using('btree', t.eventKey.op('text_pattern_ops')),
+    // payloadContains: jsonb containment.
+    index('events_payload_idx').using('gin', t.payload.op('jsonb_path_ops')),
+    index('events_status_received_idx').on(t.status, t.receivedAt, t.id),
   ],
 );
 
@@ -174,6 +183,21 @@ export const replayRequests = pgTable(
     index('replay_requests_status_idx').on(t.status, t.createdAt, t.id),
     index('replay_requests_event_idx').on(t.eventId),
   ],
+);
+
+/**
+ * The events a bulk replay covers, fixed when it was requested; the runner deletes each chunk as it
+ * replays it. No foreign key to events (retention may remove one first).
+ */
+export const replayRequestEvents = pgTable(
+  'replay_request_events',
+  {
+    replayRequestId: uuid('replay_request_id')
+      .notNull()
+      .references(() => replayRequests.id, { onDelete: 'cascade' }),
+    eventId: uuid('event_id').notNull(),
+  },
+  (t) => [primaryKey({ name: 'replay_request_events_pkey', columns: [t.replayRequestId, t.eventId] })],
 );
 
 export const deliveries = pgTable(
@@ -224,6 +248,10 @@ export const deliveries = pgTable(
     index('deliveries_status_created_idx').on(t.status, t.createdAt, t.id),
     index('deliveries_integration_created_idx').on(t.integrationId, t.createdAt, t.id),
     index('deliveries_destination_created_idx').on(t.destinationId, t.createdAt, t.id),
+    // ReplayRequest.deliveries (issue 13).
+    index('deliveries_replay_request_idx')
+      .on(t.replayRequestId, t.sequence)
+      .where(sql`${t.replayRequestId} is not null`),
   ],
 );
 

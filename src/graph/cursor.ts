@@ -5,24 +5,30 @@ import { sql, type AnyColumn, type SQL } from 'drizzle-orm';
 /**
  * Keyset cursors: a list ordered by (time, id) resumes after the last row seen, so pages
  * neither skip nor repeat rows when new ones arrive, and cost the same on page 1 and page 10,000.
+ *
+ * The cursor carries the row's time exactly as the database stores it (microseconds), read by
+ * the page query itself, never a JavaScript Date: Dates hold milliseconds, and rows sharing a
+ * millisecond but not a microsecond (a batch written with one `now()`) would otherwise be skipped.
  */
 export interface KeysetPosition {
-  at: Date;
+  /** ISO-8601 in UTC with up to six fractional digits, e.g. 2026-11-23T10:00:00.123456Z. */
+  at: string;
   id: string;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const EXACT_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
 
 export function encodeCursor(position: KeysetPosition): string {
-  return Buffer.from(JSON.stringify([position.at.toISOString(), position.id])).toString('base64url');
+  return Buffer.from(JSON.stringify([position.at, position.id])).toString('base64url');
 }
 
 export function decodeCursor(cursor: string, argument: string): KeysetPosition {
   try {
     const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(value) && typeof value[0] === 'string' && typeof value[1] === 'string' && UUID.test(value[1])) {
-      const at = new Date(value[0]);
-      if (!Number.isNaN(at.getTime())) return { at, id: value[1] };
+    if (Array.isArray(value) && value.length === 2 && typeof value[0] === 'string' && typeof value[1] === 'string') {
+      const [at, id] = value as [string, string];
+      if (EXACT_TIME.test(at) && UUID.test(id) && !Number.isNaN(new Date(at).getTime())) return { at, id };
     }
   } catch {
     // fall through to the error below
@@ -30,6 +36,11 @@ export function decodeCursor(cursor: string, argument: string): KeysetPosition {
   throw new GraphQLError(`"${argument}" is not a cursor returned by this list`, {
     extensions: { code: 'BAD_USER_INPUT', argument },
   });
+}
+
+/** The stored time as exact UTC text: what a cursor carries. Same output on Postgres and PGlite. */
+export function exactTime(column: AnyColumn): SQL<string> {
+  return sql<string>`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 }
 
 export const MAX_PAGE_SIZE = 100;
@@ -56,28 +67,36 @@ export function keysetPage(
   const where: SQL[] = [];
   if (page.after) {
     const p = decodeCursor(page.after, 'after');
-    where.push(sql`(${columns.at}, ${columns.id}) < (${p.at.toISOString()}::timestamptz, ${p.id}::uuid)`);
+    where.push(sql`(${columns.at}, ${columns.id}) < (${p.at}::timestamptz, ${p.id}::uuid)`);
   }
   if (page.before) {
     const p = decodeCursor(page.before, 'before');
-    where.push(sql`(${columns.at}, ${columns.id}) > (${p.at.toISOString()}::timestamptz, ${p.id}::uuid)`);
+    where.push(sql`(${columns.at}, ${columns.id}) > (${p.at}::timestamptz, ${p.id}::uuid)`);
   }
   const direction = page.inverted ? sql`asc` : sql`desc`;
   return { where, orderBy: [sql`${columns.at} ${direction}`, sql`${columns.id} ${direction}`] };
 }
 
+export interface KeysetFetch {
+  where: SQL[];
+  orderBy: SQL[];
+  limit: number;
+  /** Select this as `keysetAt` alongside the row: the cursor is built from it. */
+  keysetAt: SQL<string>;
+}
+
 /**
  * One Relay connection over a keyset-ordered table: validates the page size, decodes cursors,
- * and hands `fetchPage` the WHERE, ORDER BY and LIMIT of the page asked for.
+ * and hands `fetchPage` the WHERE, ORDER BY and LIMIT of the page asked for, plus the exact-time
+ * column each row must carry as `keysetAt`.
  */
-export async function keysetConnection<T extends { id: string }>(
+export async function keysetConnection<T extends { id: string; keysetAt: string }>(
   args: { first?: number | null; last?: number | null; before?: string | null; after?: string | null },
   columns: { at: AnyColumn; id: AnyColumn },
-  atOf: (row: T) => Date,
-  fetchPage: (page: { where: SQL[]; orderBy: SQL[]; limit: number }) => Promise<T[]>,
+  fetchPage: (page: KeysetFetch) => Promise<T[]>,
 ) {
   assertPageSize(args);
-  return resolveCursorConnection({ args, toCursor: (row: T) => encodeCursor({ at: atOf(row), id: row.id }) }, (page: ResolveCursorConnectionArgs) =>
-    fetchPage({ ...keysetPage(columns, page), limit: page.limit }),
+  return resolveCursorConnection({ args, toCursor: (row: T) => encodeCursor({ at: row.keysetAt, id: row.id }) }, (page: ResolveCursorConnectionArgs) =>
+    fetchPage({ ...keysetPage(columns, page), limit: page.limit, keysetAt: exactTime(columns.at) }),
   );
 }

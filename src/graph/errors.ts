@@ -49,8 +49,15 @@ export class GoneError extends Error {
   }
 }
 
+/** Why an operation conflicts with the current state: clients branch on this, never on the message. */
+export const CONFLICT_CODES = ['NOT_FAILED', 'COOLDOWN', 'DESTINATION_DISABLED', 'ALREADY_EXISTS', 'NOT_CANCELLABLE'] as const;
+export type ConflictCode = (typeof CONFLICT_CODES)[number];
+
 export class ConflictError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly code: ConflictCode,
+  ) {
     super(message);
     this.name = 'ConflictError';
   }

@@ -1,7 +1,11 @@
 import { getTableColumns } from 'drizzle-orm';
 import { events, type EventRow } from '../db/schema.js';
 
-/** Every event column but the raw body, which lists load only when a client asks for it. */
-const { rawBody: _rawBody, ...summaryColumns } = getTableColumns(events);
+/**
+ * What lists and single-event reads load: every event column but the heavy ones. The payload,
+ * headers (up to 1 MiB together) and raw body load through their own loaders, only when a client
+ * selects them.
+ */
+const { rawBody: _rawBody, payload: _payload, headers: _headers, ...summaryColumns } = getTableColumns(events);
 export const eventColumns = summaryColumns;
-export type EventSummary = Omit<EventRow, 'rawBody'>;
+export type EventSummary = Omit<EventRow, 'rawBody' | 'payload' | 'headers'>;

@@ -15,6 +15,7 @@ import { createManagementKeys } from './auth.js';
 import { useClosedErrors, useNoIntrospection } from './closed-errors.js';
 import { SINK_PATH, type createDeliverySink } from './delivery-sink.js';
 import type { GraphContext } from './context.js';
+import { createFanOut, type SubscriberSocket } from './fan-out.js';
 import type { LiveFeed } from './live-feed.js';
 import { guardSchemaInputs } from './input-rules.js';
 import { createLoaders } from './loaders.js';
@@ -65,12 +66,12 @@ export function createManagementServer(options: ManagementServerOptions): { serv
   const keys = createManagementKeys(options.apiKeys);
   const { log } = options;
 
-  const contextFor = (req: IncomingMessage, requestId: string, actor: string): GraphContext => ({
+  const contextFor = (req: IncomingMessage | undefined, requestId: string, actor: string): GraphContext => ({
     db: options.db,
     log: log.child({ requestId }),
     requestId,
     actor,
-    sourceIp: req.socket.remoteAddress ?? null,
+    sourceIp: req?.socket.remoteAddress ?? null,
     integrations: options.integrations,
     destinationGuard: options.destinationGuard,
     status: options.status,
@@ -78,6 +79,13 @@ export function createManagementServer(options: ManagementServerOptions): { serv
     loaders: createLoaders(options.db),
     consumerLag: options.consumerLag,
     settings: options.settings,
+  });
+
+  // graphql-ws subscribers share one execution per message and document (fan-out.ts).
+  const fanOut = createFanOut({
+    live: options.live,
+    newContext: () => contextFor(undefined, requestIdFrom(undefined), 'subscription'),
+    log,
   });
 
   const yoga = createYoga<ServerContext, GraphContext>({
@@ -178,7 +186,7 @@ export function createManagementServer(options: ManagementServerOptions): { serv
         ctx.extra.requestId = requestIdFrom(undefined);
         return true;
       },
-      onSubscribe: async (ctx, _id, payload) => {
+      onSubscribe: async (ctx, id, payload) => {
         const { schema, execute, subscribe, parse, validate } = yoga.getEnveloped({
           ...ctx,
           req: ctx.extra.request,
@@ -208,12 +216,15 @@ export function createManagementServer(options: ManagementServerOptions): { serv
           document,
           variableValues: payload.variables ?? null,
           contextValue: contextFor(ctx.extra.request, ctx.extra.requestId!, ctx.extra.actor!),
-          rootValue: { execute, subscribe },
+          rootValue: { execute, subscribe, id, query: payload.query, socket: ctx.extra.socket },
         };
         return args;
       },
       execute: (args) => (args.rootValue as { execute: (a: ExecutionArgs) => never }).execute(args),
-      subscribe: (args) => (args.rootValue as { subscribe: (a: ExecutionArgs) => never }).subscribe(args),
+      subscribe: (args) => {
+        const root = args.rootValue as { subscribe: (a: ExecutionArgs) => never; id: string; query: string; socket: SubscriberSocket };
+        return (fanOut.subscribe(args, root) as never) ?? root.subscribe(args);
+      },
     },
     wsServer,
   );
@@ -221,6 +232,7 @@ export function createManagementServer(options: ManagementServerOptions): { serv
   return {
     server,
     async close() {
+      fanOut.stop();
       await wsCleanup.dispose();
       await new Promise<void>((resolve) => wsServer.close(() => resolve()));
     },

@@ -271,6 +271,35 @@ describeWithServices('GraphQL management API on the real services', ['kafka', 'p
     }
   });
 
+  it('shows a live graphql-ws subscriber the destination as it is now, not as it was when it subscribed', async () => {
+    const seen: { eventId: string; status: string; delivery: { destination: { url: string } } | null }[] = [];
+    const client = createClient({ url: wsUrl(), webSocketImpl: WebSocket, connectionParams: { 'x-internal-api-key': TEST_API_KEY }, lazy: false });
+    const stop = client.subscribe<{ deliveryStatusChanged: (typeof seen)[number] }>(
+      {
+        query: `subscription ($filter: DeliveryStatusChangedFilter) {
+          deliveryStatusChanged(filter: $filter) { eventId status delivery { destination { url } } } }`,
+        variables: { filter: { integrationId, status: 'SUCCEEDED' } },
+      },
+      { next: (value) => seen.push(value.data!.deliveryStatusChanged), error: () => {}, complete: () => {} },
+    );
+    const setUrl = (url: string) =>
+      app.graphql(`mutation ($input: UpdateDestinationInput!) { updateDestination(input: $input) { __typename } }`, { input: { id: destinationId, url } });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const first = (await send({ id: 'fresh-1' })).body.eventId as string;
+      const before = await eventually(async () => seen.find((s) => s.eventId === first), 10_000, 10);
+      expect(before.delivery?.destination.url).toBe(`${receiver.url}/in`);
+      await setUrl(`${receiver.url}/moved`);
+      const second = (await send({ id: 'fresh-2' })).body.eventId as string;
+      const after = await eventually(async () => seen.find((s) => s.eventId === second), 10_000, 10);
+      expect(after.delivery?.destination.url).toBe(`${receiver.url}/moved`);
+    } finally {
+      stop();
+      await client.dispose();
+      await setUrl(`${receiver.url}/in`);
+    }
+  });
+
   it('refuses over-deep, over-costly and alias-flooded operations', async () => {
     const deep = await app.graphql(`{ events { edges { node { deliveries { event { deliveries { event { deliveries { event { deliveries { id } } } } } } } } } } }`);
     expect(deep.errors?.[0]?.message).toMatch(/depth/i);

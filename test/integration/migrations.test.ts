@@ -32,6 +32,7 @@ describeWithServices('migrations (real Postgres)', ['postgres'], () => {
       'destinations',
       'events',
       'integrations',
+      'replay_request_events',
       'replay_requests',
     ]);
     const [migrations] = await sql<{ count: number }[]>`select count(*)::int as count from drizzle.__drizzle_migrations`;

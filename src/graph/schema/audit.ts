@@ -1,4 +1,4 @@
-import { and, asc, eq, gte, lt, type SQL } from 'drizzle-orm';
+import { and, eq, gte, lt, type SQL, getTableColumns } from 'drizzle-orm';
 import { z } from 'zod';
 import { auditEntries, type AuditEntry } from '../../db/schema.js';
 import { builder } from '../builder.js';
@@ -24,12 +24,7 @@ export const AuditEntryRef = builder.objectRef<AuditEntry>('AuditEntry').impleme
 builder.objectField(EventRef, 'auditEntries', (t) =>
   t.field({
     type: [AuditEntryRef],
-    resolve: (event, _args, ctx) =>
-      ctx.db
-        .select()
-        .from(auditEntries)
-        .where(and(eq(auditEntries.targetType, 'event'), eq(auditEntries.targetId, event.id)))
-        .orderBy(asc(auditEntries.at)),
+    resolve: (event, _args, ctx) => ctx.loaders.auditOfEvent.load(event.id),
   }),
 );
 
@@ -73,9 +68,9 @@ builder.queryField('auditEntries', (t) =>
       if (filter?.targetId) conditions.push(eq(auditEntries.targetId, filter.targetId));
       if (filter?.since) conditions.push(gte(auditEntries.at, filter.since));
       if (filter?.until) conditions.push(lt(auditEntries.at, filter.until));
-      return keysetConnection(args, { at: auditEntries.at, id: auditEntries.id }, (row: AuditEntry) => row.at, ({ where, orderBy, limit }) =>
+      return keysetConnection(args, { at: auditEntries.at, id: auditEntries.id }, ({ where, orderBy, limit, keysetAt }) =>
         ctx.db
-          .select()
+          .select({ ...getTableColumns(auditEntries), keysetAt })
           .from(auditEntries)
           .where(and(...conditions, ...where))
           .orderBy(...orderBy)

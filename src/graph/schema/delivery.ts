@@ -1,10 +1,11 @@
-import { and, asc, eq, gte, type SQL } from 'drizzle-orm';
+import { and, eq, gte, type SQL, getTableColumns } from 'drizzle-orm';
 import { z } from 'zod';
 import { retryDelivery } from '../../consumers/replay.js';
-import { deliveries, deliveryAttempts, type Delivery } from '../../db/schema.js';
+import type { deliveryAttempts} from '../../db/schema.js';
+import { deliveries, type Delivery } from '../../db/schema.js';
 import { builder } from '../builder.js';
 import { keysetConnection } from '../cursor.js';
-import { badUserInput, ConflictError, NotFoundError, ValidationError } from '../errors.js';
+import { badUserInput, ConflictError, GoneError, NotFoundError, ValidationError } from '../errors.js';
 import { DestinationRef } from './destination.js';
 import { EventRef } from './event.js';
 
@@ -59,8 +60,7 @@ export const DeliveryRef = builder.objectRef<Delivery>('Delivery').implement({
     destination: t.field({ type: DestinationRef, resolve: async (d, _args, ctx) => (await ctx.loaders.destination.load(d.destinationId))! }),
     attempts: t.field({
       type: [DeliveryAttemptRef],
-      resolve: (d, _args, ctx) =>
-        ctx.db.select().from(deliveryAttempts).where(eq(deliveryAttempts.deliveryId, d.id)).orderBy(asc(deliveryAttempts.attemptNumber)),
+      resolve: (d, _args, ctx) => ctx.loaders.attemptsOfDelivery.load(d.id),
     }),
   }),
 });
@@ -69,7 +69,7 @@ builder.objectField(EventRef, 'deliveries', (t) =>
   t.field({
     type: [DeliveryRef],
     description: 'Every delivery of this event, oldest first (dispatches, retries and replays)',
-    resolve: (event, _args, ctx) => ctx.db.select().from(deliveries).where(eq(deliveries.eventId, event.id)).orderBy(asc(deliveries.sequence)),
+    resolve: (event, _args, ctx) => ctx.loaders.deliveriesOfEvent.load(event.id),
   }),
 );
 
@@ -108,9 +108,9 @@ builder.queryField('deliveries', (t) =>
       if (filter?.integrationId) conditions.push(eq(deliveries.integrationId, filter.integrationId));
       if (filter?.destinationId) conditions.push(eq(deliveries.destinationId, filter.destinationId));
       if (filter?.since) conditions.push(gte(deliveries.createdAt, filter.since));
-      return keysetConnection(args, { at: deliveries.createdAt, id: deliveries.id }, (row: Delivery) => row.createdAt, ({ where, orderBy, limit }) =>
+      return keysetConnection(args, { at: deliveries.createdAt, id: deliveries.id }, ({ where, orderBy, limit, keysetAt }) =>
         ctx.db
-          .select()
+          .select({ ...getTableColumns(deliveries), keysetAt })
           .from(deliveries)
           .where(and(...conditions, ...where))
           .orderBy(...orderBy)
@@ -135,7 +135,7 @@ builder.mutationField('retryDelivery', (t) =>
   t.field({
     type: DeliveryRef,
     description: 'One more attempt (exactly one) at a FAILED delivery; a cooldown stops repeated clicks.',
-    errors: { types: [ValidationError, NotFoundError, ConflictError], union: { name: 'RetryDeliveryResult' } },
+    errors: { types: [ValidationError, NotFoundError, ConflictError, GoneError], union: { name: 'RetryDeliveryResult' } },
     args: { input: t.arg({ type: RetryDeliveryInput, required: true }) },
     resolve: async (_root, args, ctx) => {
       const parsed = z
@@ -150,7 +150,8 @@ builder.mutationField('retryDelivery', (t) =>
       );
       if (!outcome.ok) {
         if (outcome.code === 'DELIVERY_NOT_FOUND') throw new NotFoundError('Delivery', parsed.data.deliveryId);
-        throw new ConflictError(outcome.message);
+        if (outcome.code === 'EVENT_GONE') throw new GoneError('Delivery', parsed.data.deliveryId, outcome.message);
+        throw new ConflictError(outcome.message, outcome.code);
       }
       await ctx.status.wakeDeliveryWorkers();
       return outcome.delivery;

@@ -27,11 +27,21 @@ builder.objectType(NotFoundError, {
   fields: (t) => ({ resource: t.exposeString('resource'), resourceId: t.exposeString('resourceId') }),
 });
 
+const ConflictCodeEnum = builder.enumType('ConflictCode', {
+  values: {
+    NOT_FAILED: { description: 'Only a FAILED delivery can be retried' },
+    COOLDOWN: { description: 'Retried moments ago; try again after the cooldown' },
+    DESTINATION_DISABLED: { description: 'Re-enable the destination first' },
+    ALREADY_EXISTS: { description: 'Something with this unique name already exists' },
+    NOT_CANCELLABLE: { description: 'Only a PENDING or RUNNING replay can be cancelled' },
+  },
+});
+
 builder.objectType(ConflictError, {
   name: 'ConflictError',
   interfaces: [ErrorInterface],
   isTypeOf: (value) => value instanceof ConflictError,
-  fields: () => ({}),
+  fields: (t) => ({ code: t.field({ type: ConflictCodeEnum, resolve: (error) => error.code }) }),
 });
 
 builder.objectType(GoneError, {

@@ -5,7 +5,7 @@ import { builder } from '../builder.js';
 import { keysetConnection } from '../cursor.js';
 import { badUserInput } from '../errors.js';
 import { eventColumns, type EventSummary } from '../event-columns.js';
-import { EVENT_STATUSES, eventFilterConditions, type EventFilterValue, type EventStatus } from '../../db/event-filter.js';
+import { EVENT_STATUSES, eventFilterConditions, type EventFilterValue } from '../../db/event-filter.js';
 
 export const EventStatusEnum = builder.enumType('EventStatus', {
   description: 'Derived from the latest delivery to each destination.',
@@ -30,9 +30,11 @@ export const EventRef = builder.objectRef<EventSummary>('Event').implement({
     persistedAt: t.expose('persistedAt', { type: 'DateTime' }),
     payload: t.field({
       type: 'JSON',
-      description: 'The body as JSON. Read from the raw body when the database could not hold it as jsonb (an escaped NUL, a lone surrogate).',
+      description:
+        'The body as JSON, loaded only when selected. Read from the raw body when the database could not hold it as jsonb (an escaped NUL, a lone surrogate).',
       resolve: async (event, _args, ctx) => {
-        if (event.payload !== null) return event.payload;
+        const body = await ctx.loaders.eventBody.load(event.id);
+        if (body && body.payload !== null) return body.payload;
         const text = ((await ctx.loaders.rawBody.load(event.id)) ?? Buffer.alloc(0)).toString('utf8');
         // The ingress accepted only JSON objects nested no deeper than MAX_JSON_DEPTH, so this parse is bounded.
         try {
@@ -42,7 +44,11 @@ export const EventRef = builder.objectRef<EventSummary>('Event').implement({
         }
       },
     }),
-    headers: t.expose('headers', { type: 'JSON', description: 'Request headers kept with the event (never signatures or tokens)' }),
+    headers: t.field({
+      type: 'JSON',
+      description: 'Request headers kept with the event (never signatures or tokens). Loaded only when selected.',
+      resolve: async (event, _args, ctx) => (await ctx.loaders.eventBody.load(event.id))?.headers ?? {},
+    }),
     sourceIp: t.exposeString('sourceIp', { nullable: true }),
     kafkaPartition: t.exposeInt('kafkaPartition', { nullable: true }),
     kafkaOffset: t.string({ nullable: true, resolve: (event) => event.kafkaOffset?.toString() ?? null }),
@@ -52,7 +58,7 @@ export const EventRef = builder.objectRef<EventSummary>('Event').implement({
     }),
     status: t.field({
       type: EventStatusEnum,
-      resolve: async (event, _args, ctx) => (await ctx.loaders.eventStatus.load(event.id)) as EventStatus,
+      resolve: (event) => event.status,
     }),
   }),
 });
@@ -64,6 +70,11 @@ export const EventFilter = builder.inputType('EventFilter', {
     eventType: t.string(),
     status: t.field({ type: EventStatusEnum }),
     eventKey: t.string(),
+    eventKeyPrefix: t.string({ description: 'Events whose key starts with this, e.g. "order_1234"' }),
+    payloadContains: t.field({
+      type: 'JSON',
+      description: 'Events whose payload contains this JSON object or array, e.g. {"customer": {"id": "cus_123"}}',
+    }),
     receivedAfter: t.field({ type: 'DateTime', description: 'Inclusive' }),
     receivedBefore: t.field({ type: 'DateTime', description: 'Exclusive' }),
   }),
@@ -76,6 +87,11 @@ export const eventFilterSchema = z
     eventType: z.string().min(1).max(200).nullish(),
     status: z.enum(EVENT_STATUSES).nullish(),
     eventKey: z.string().min(1).max(256).nullish(),
+    eventKeyPrefix: z.string().min(1).max(256).nullish(),
+    payloadContains: z
+      .union([z.record(z.string(), z.unknown()), z.array(z.unknown())], 'must be a JSON object or array')
+      .refine((value) => JSON.stringify(value).length <= 8192, 'must be at most 8 KiB of JSON')
+      .nullish(),
     receivedAfter: z.date().nullish(),
     receivedBefore: z.date().nullish(),
   })
@@ -98,9 +114,9 @@ builder.queryField('events', (t) =>
     args: { filter: t.arg({ type: EventFilter }) },
     resolve: async (_root, args, ctx) => {
       const conditions = eventFilterConditions(parseEventFilter(args.filter, ['filter']));
-      return keysetConnection(args, { at: events.receivedAt, id: events.id }, (row: EventSummary) => row.receivedAt, ({ where, orderBy, limit }) =>
+      return keysetConnection(args, { at: events.receivedAt, id: events.id }, ({ where, orderBy, limit, keysetAt }) =>
         ctx.db
-          .select(eventColumns)
+          .select({ ...eventColumns, keysetAt })
           .from(events)
           .where(and(...conditions, ...where))
           .orderBy(...orderBy)

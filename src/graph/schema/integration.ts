@@ -1,4 +1,4 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, sql, getTableColumns } from 'drizzle-orm';
 import { z } from 'zod';
 import { destinations, integrations, type Integration, type VerificationSettings } from '../../db/schema.js';
 import { isValidJsonPath } from '../../ingress/event-key.js';
@@ -39,8 +39,7 @@ export const IntegrationRef = builder.objectRef<Integration>('Integration').impl
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
     destinations: t.field({
       type: [DestinationRef],
-      resolve: (integration, _args, ctx) =>
-        ctx.db.select().from(destinations).where(eq(destinations.integrationId, integration.id)).orderBy(destinations.createdAt),
+      resolve: (integration, _args, ctx) => ctx.loaders.destinationsOfIntegration.load(integration.id),
     }),
   }),
 });
@@ -138,7 +137,7 @@ builder.mutationField('createIntegration', (t) =>
           })
           .onConflictDoNothing()
           .returning();
-        if (!row) throw new ConflictError(`an integration for provider "${input.provider}" already exists`);
+        if (!row) throw new ConflictError(`an integration for provider "${input.provider}" already exists`, 'ALREADY_EXISTS');
         const added = input.destinations?.length
           ? await tx.insert(destinations).values(input.destinations.map((destination) => newDestinationRow(row.id, destination))).returning({ id: destinations.id })
           : [];
@@ -300,9 +299,9 @@ builder.queryField('integrations', (t) =>
     args: { enabled: t.arg.boolean() },
     resolve: async (_root, args, ctx) => {
       const conditions = args.enabled == null ? [] : [eq(integrations.enabled, args.enabled)];
-      return keysetConnection(args, { at: integrations.createdAt, id: integrations.id }, (row: Integration) => row.createdAt, ({ where, orderBy, limit }) =>
+      return keysetConnection(args, { at: integrations.createdAt, id: integrations.id }, ({ where, orderBy, limit, keysetAt }) =>
         ctx.db
-          .select()
+          .select({ ...getTableColumns(integrations), keysetAt })
           .from(integrations)
           .where(and(...conditions, ...where))
           .orderBy(...orderBy)

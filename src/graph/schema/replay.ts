@@ -1,15 +1,17 @@
-import { and, asc, eq, type SQL } from 'drizzle-orm';
+import { and, eq, type SQL, getTableColumns } from 'drizzle-orm';
+import { errorTypeMap, wrapErrorIfMatches } from '@pothos/plugin-errors';
 import { z } from 'zod';
-import { replayEvent, requestBulkReplay } from '../../consumers/replay.js';
-import { deliveries, replayRequests } from '../../db/schema.js';
+import { cancelReplay, previewBulkReplay, replayEvent, requestBulkReplay, type BulkReplayPreview } from '../../consumers/replay.js';
+import type { deliveries} from '../../db/schema.js';
+import { replayRequests } from '../../db/schema.js';
 import { builder } from '../builder.js';
 import { keysetConnection } from '../cursor.js';
-import { badUserInput, GoneError, NotFoundError, ValidationError } from '../errors.js';
+import { badUserInput, ConflictError, GoneError, NotFoundError, ValidationError } from '../errors.js';
 import { DeliveryRef, reasonSchema, requestedBySchema } from './delivery.js';
 import { EventFilter, parseEventFilter } from './event.js';
 
 type ReplayRequestRow = typeof replayRequests.$inferSelect;
-const REPLAY_STATUSES = ['PENDING', 'RUNNING', 'COMPLETED', 'FAILED'] as const;
+const REPLAY_STATUSES = ['PENDING', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED'] as const;
 const ReplayStatusEnum = builder.enumType('ReplayStatus', { values: REPLAY_STATUSES });
 
 export const ReplayRequestRef = builder.objectRef<ReplayRequestRow>('ReplayRequest').implement({
@@ -30,8 +32,7 @@ export const ReplayRequestRef = builder.objectRef<ReplayRequestRow>('ReplayReque
     deliveries: t.field({
       type: [DeliveryRef],
       description: 'The deliveries this replay created (first 100)',
-      resolve: (r, _args, ctx) =>
-        ctx.db.select().from(deliveries).where(eq(deliveries.replayRequestId, r.id)).orderBy(asc(deliveries.sequence)).limit(100),
+      resolve: (r, _args, ctx) => ctx.loaders.deliveriesOfReplay.load(r.id),
     }),
   }),
 });
@@ -47,9 +48,9 @@ builder.queryField('replayRequests', (t) =>
       const conditions: SQL[] = [];
       if (parsed.data.status) conditions.push(eq(replayRequests.status, parsed.data.status));
       if (parsed.data.eventId) conditions.push(eq(replayRequests.eventId, parsed.data.eventId));
-      return keysetConnection(args, { at: replayRequests.createdAt, id: replayRequests.id }, (row: ReplayRequestRow) => row.createdAt, ({ where, orderBy, limit }) =>
+      return keysetConnection(args, { at: replayRequests.createdAt, id: replayRequests.id }, ({ where, orderBy, limit, keysetAt }) =>
         ctx.db
-          .select()
+          .select({ ...getTableColumns(replayRequests), keysetAt })
           .from(replayRequests)
           .where(and(...conditions, ...where))
           .orderBy(...orderBy)
@@ -110,32 +111,76 @@ const ReplayEventsInput = builder.inputType('ReplayEventsInput', {
     filter: t.field({ type: EventFilter, required: true }),
     requestedBy: t.string({ required: true }),
     reason: t.string({ required: true }),
+    dryRun: t.boolean({ defaultValue: false, description: 'Only count what the replay would cover; create nothing' }),
   }),
+});
+
+const ReplayPreviewRef = builder.objectRef<BulkReplayPreview>('ReplayPreview').implement({
+  description: 'What a bulk replay would cover if requested now (dryRun): nothing was created.',
+  fields: (t) => ({
+    events: t.exposeInt('events', { description: 'Events matching the filter now' }),
+    deliveries: t.exposeInt('deliveries', { description: 'Deliveries it would create: one per enabled destination of each event' }),
+  }),
+});
+
+/** graphql-js treats a returned Error as a thrown one: the errors plugin's wrapper makes it a union member. */
+const failure = (error: ValidationError) => wrapErrorIfMatches(error, [ValidationError]) as unknown as BulkReplayPreview;
+
+const ReplayEventsResult = builder.unionType('ReplayEventsResult', {
+  types: [ReplayRequestRef, ReplayPreviewRef, ValidationError],
+  resolveType: (value) => (errorTypeMap.has(value as object) ? 'ValidationError' : 'requestedBy' in value ? 'ReplayRequest' : 'ReplayPreview'),
 });
 
 builder.mutationField('replayEvents', (t) =>
   t.field({
-    type: ReplayRequestRef,
-    description: 'Replays every event matching a filter, in the background; watch `processed` on the request.',
-    errors: { types: [ValidationError], union: { name: 'ReplayEventsResult' } },
+    type: ReplayEventsResult,
+    description:
+      'Replays every event matching the filter when asked — exactly those, never later arrivals — in the background; watch `processed` reach `total`. With dryRun, answers the counts only.',
     args: { input: t.arg({ type: ReplayEventsInput, required: true }) },
     resolve: async (_root, args, ctx) => {
       const people = z.object({ requestedBy: requestedBySchema, reason: reasonSchema }).safeParse(args.input);
-      if (!people.success) throw ValidationError.fromZod(people.error);
+      if (!people.success) return failure(ValidationError.fromZod(people.error));
       let filter;
       try {
         filter = parseEventFilter(args.input.filter, ['input', 'filter']) ?? {};
       } catch (error) {
         const fieldErrors = ((error as { extensions?: { fieldErrors?: { path: string[]; message: string }[] } }).extensions?.fieldErrors) ?? [];
-        throw new ValidationError((error as Error).message, fieldErrors);
+        return failure(new ValidationError((error as Error).message, fieldErrors));
       }
+      if (args.input.dryRun) return previewBulkReplay(ctx.db, filter);
       const outcome = await requestBulkReplay(
         ctx.db,
         filter,
         { ...people.data, maxEvents: ctx.settings.replayMaxEvents },
         { actor: ctx.actor, requestId: ctx.requestId, sourceIp: ctx.sourceIp },
       );
-      if (!outcome.ok) throw new ValidationError(outcome.message, [{ path: ['input', 'filter'], message: outcome.message }]);
+      if (!outcome.ok) return failure(new ValidationError(outcome.message, [{ path: ['input', 'filter'], message: outcome.message }]));
+      return outcome.replayRequest;
+    },
+  }),
+);
+
+const CancelReplayInput = builder.inputType('CancelReplayInput', {
+  fields: (t) => ({
+    id: t.id({ required: true, description: 'The replay request' }),
+    reason: t.string({ required: true, description: '3–500 characters after trimming' }),
+  }),
+});
+
+builder.mutationField('cancelReplay', (t) =>
+  t.field({
+    type: ReplayRequestRef,
+    description: 'Stops a PENDING or RUNNING bulk replay: no further events are replayed, and its deliveries not yet started are cancelled. Audited.',
+    errors: { types: [ValidationError, NotFoundError, ConflictError], union: { name: 'CancelReplayResult' } },
+    args: { input: t.arg({ type: CancelReplayInput, required: true }) },
+    resolve: async (_root, args, ctx) => {
+      const parsed = z.object({ id: z.uuid('must be a replay request id'), reason: reasonSchema }).safeParse({ ...args.input, id: String(args.input.id) });
+      if (!parsed.success) throw ValidationError.fromZod(parsed.error);
+      const outcome = await cancelReplay(ctx.db, parsed.data.id, { reason: parsed.data.reason }, { actor: ctx.actor, requestId: ctx.requestId, sourceIp: ctx.sourceIp });
+      if (!outcome.ok) {
+        if (outcome.code === 'REPLAY_NOT_FOUND') throw new NotFoundError('ReplayRequest', parsed.data.id);
+        throw new ConflictError(outcome.message, outcome.code);
+      }
       return outcome.replayRequest;
     },
   }),
