@@ -75,7 +75,11 @@ export async function ensureTopics(kafka: Kafka, settings: KafkaSettings): Promi
         if (missing.length > 0) {
           await admin.createTopics({
             waitForLeaders: true,
-            topics: missing.map((topic) => ({ topic, numPartitions: settings.partitions })),
+            topics: missing.map((topic) => ({
+              topic,
+              numPartitions: settings.partitions,
+              configEntries: [{ name: 'max.message.bytes', value: String(TOPIC_MAX_MESSAGE_BYTES) }],
+            })),
           });
         }
         await admin.fetchTopicMetadata({ topics: wanted });
@@ -89,6 +93,17 @@ export async function ensureTopics(kafka: Kafka, settings: KafkaSettings): Promi
     await admin.disconnect();
   }
 }
+
+/** Bytes of webhooks in one produce request (before the broker's own per-record overhead). */
+export const MAX_SEND_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The largest record batch the ingress topics accept. Kafka's default (about 1 MiB) equals the
+ * default body limit, so a body near it, plus its headers and a batch's overhead, would be refused
+ * and answered 503 on every retry. Set on the topics Hookgate creates; `INGRESS_MAX_BODY_BYTES`
+ * above ~15 MiB needs the same on a broker-managed topic.
+ */
+export const TOPIC_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
 export interface ProducerSettings {
   /** Flush a shared send at this many messages… */
@@ -135,6 +150,10 @@ export function createKafkaProducer(
       state.succeeded();
     },
     maxBatch: producerSettings.batchMax,
+    // One produce request stays well under the broker's request and record-batch limits, however
+    // large the webhooks: a batch is cut at MAX_SEND_BYTES, and a single webhook always goes alone.
+    maxBatchBytes: MAX_SEND_BYTES,
+    sizeOf: (message) => (message.value as Buffer).length + 512,
     lingerMs: producerSettings.lingerMs,
     maxPending: producerSettings.maxPending,
     timeoutMs: producerSettings.publishTimeoutMs,

@@ -21,6 +21,9 @@ export class SendTimeoutError extends Error {
 export interface MicroBatcherOptions<T> {
   send(items: T[]): Promise<void>;
   maxBatch: number;
+  /** A send also ends once its items reach this many bytes (by `sizeOf`); it always takes at least one item. */
+  maxBatchBytes?: number;
+  sizeOf?(item: T): number;
   lingerMs: number;
   /** Items queued or in flight beyond which new ones are refused at once (e.g. while the broker is down). */
   maxPending: number;
@@ -56,12 +59,25 @@ export function createMicroBatcher<T>(options: MicroBatcherOptions<T>): MicroBat
     else entry.resolve();
   };
 
+  /** Up to `maxBatch` items and `maxBatchBytes`; items whose callers already had their answer are dropped. */
+  function takeBatch(): Entry<T>[] {
+    let count = 0;
+    let bytes = 0;
+    while (count < queue.length && count < options.maxBatch) {
+      const size = options.sizeOf?.(queue[count]!.item) ?? 0;
+      if (count > 0 && options.maxBatchBytes !== undefined && bytes + size > options.maxBatchBytes) break;
+      bytes += size;
+      count += 1;
+    }
+    return queue.splice(0, count).filter((entry) => !entry.settled);
+  }
+
   function flush(): void {
     clearTimeout(lingerTimer);
     lingerTimer = undefined;
     if (sending) return;
     // Items whose callers already got their answer (a timeout) are not sent.
-    const batch = queue.splice(0, options.maxBatch).filter((entry) => !entry.settled);
+    const batch = takeBatch();
     if (batch.length === 0) {
       if (queue.length > 0) schedule();
       return;

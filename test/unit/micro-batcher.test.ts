@@ -94,3 +94,22 @@ describe('micro-batcher', () => {
     await Promise.allSettled(waiting);
   });
 });
+
+describe('micro-batcher byte cap', () => {
+  it('cuts a shared send at maxBatchBytes, and sends an item larger than the cap alone', async () => {
+    const sent: number[][] = [];
+    const batcher = createMicroBatcher<number>({
+      send: async (items) => {
+        sent.push(items);
+      },
+      maxBatch: 100,
+      maxBatchBytes: 10,
+      sizeOf: (item) => item,
+      lingerMs: 1,
+      maxPending: 1_000,
+      timeoutMs: 1_000,
+    });
+    await Promise.all([4, 4, 4, 25, 3].map((item) => batcher.push(item)));
+    expect(sent).toEqual([[4, 4], [4], [25], [3]]);
+  });
+});

@@ -1,0 +1,52 @@
+import { randomBytes } from 'node:crypto';
+import { expect, it } from 'vitest';
+import { silentLogger } from '../../src/log.js';
+import type { LoggedRecord } from '../../src/ports/event-log.js';
+import { createKafkaClient, createKafkaConsumer, createKafkaProducer, type KafkaSettings } from '../../src/ports/kafka-event-log.js';
+import { ingressRecord } from '../contract/event-log.contract.js';
+import { eventually } from '../helpers/eventually.js';
+import { describeWithServices, services } from '../helpers/services.js';
+
+/**
+ * The body limit (1 MiB by default) equals Kafka's default record-batch limit: without the topic
+ * setting and the byte cap on a shared send, a webhook at the limit, or several large ones sent
+ * together to one partition, were refused by the broker and answered 503 on every retry.
+ */
+describeWithServices('Kafka records as large as the ingress accepts', ['kafka'], () => {
+  it('publishes and reads back webhooks of 1 MiB each, many at once on one partition, byte for byte', async () => {
+    const run = randomBytes(4).toString('hex');
+    const settings: KafkaSettings = {
+      brokers: services.kafkaBrokers!.split(','),
+      clientId: `hookgate-large-${run}`,
+      topic: `hookgate.large.${run}.ingress`,
+      dlqTopic: `hookgate.large.${run}.dlq`,
+      consumerGroup: `hookgate-large-${run}`,
+      partitions: 1,
+    };
+    const kafka = createKafkaClient(settings, silentLogger);
+    const producer = createKafkaProducer(kafka, settings, { batchMax: 500, lingerMs: 5, publishTimeoutMs: 30_000, maxPending: 1_000 });
+    const consumer = createKafkaConsumer(kafka, settings, silentLogger);
+    try {
+      await producer.start();
+      const records = Array.from({ length: 8 }, (_, index) =>
+        ingressRecord({ rawBody: Buffer.from(JSON.stringify({ id: index, pad: randomBytes(512 * 1024).toString('hex') })) }),
+      );
+      expect(records[0]!.rawBody.length).toBeGreaterThanOrEqual(1024 * 1024);
+      await Promise.all(records.map((record) => producer.publish(record)));
+
+      const seen = new Map<string, LoggedRecord>();
+      await consumer.start(async (batch) => {
+        for (const item of batch.records) seen.set(item.record.eventId, item);
+      });
+      await eventually(async () => (seen.size === records.length ? true : undefined), 30_000, 200);
+      for (const record of records) expect(seen.get(record.eventId)!.record.rawBody.equals(record.rawBody)).toBe(true);
+    } finally {
+      await consumer.stop();
+      await producer.stop();
+      const admin = kafka.admin();
+      await admin.connect();
+      await admin.deleteTopics({ topics: [settings.topic, settings.dlqTopic] }).catch(() => {});
+      await admin.disconnect();
+    }
+  }, 90_000);
+});
