@@ -71,6 +71,7 @@ describeWithServices('hostile strings in every mutation', ['kafka', 'postgres', 
     requestReplay: { inputType: 'RequestReplayInput', input: () => ({ eventId: randomUUID(), requestedBy: 'ops', reason: `replaying ${integrationSecret}` }) },
     retryDelivery: { inputType: 'RetryDeliveryInput', input: () => ({ deliveryId: randomUUID(), requestedBy: 'ops', reason: `retrying ${rotatedSecret}` }) },
     replayEvents: { inputType: 'ReplayEventsInput', input: () => ({ filter: { provider: 'hostile' }, requestedBy: 'ops', reason: `bulk ${integrationSecret}` }) },
+    cancelReplay: { inputType: 'CancelReplayInput', input: () => ({ id: randomUUID(), reason: `cancelling ${integrationSecret}` }) },
   };
 
   function stringPaths(value: unknown, path: string[] = []): string[][] {
