@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, inArray, isNotNull, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, isNotNull, isNull, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { eventFilterConditions, type EventFilterValue } from '../db/event-filter.js';
 import { auditEntries, deliveries, destinations, events, replayRequestEvents, replayRequests, type Delivery } from '../db/schema.js';
@@ -160,6 +160,9 @@ function tooMany(matching: number, maxEvents: number): BulkReplayOutcome {
  * What a bulk replay would cover now: matching events, and the deliveries it would create (one per
  * enabled destination of each event's integration). Creates nothing.
  */
+/** A bulk replay covers matching events whose body is still held: a purged one has nothing to send. */
+const replayable = (filter: EventFilterValue) => [...eventFilterConditions(filter), isNull(events.bodyPurgedAt)];
+
 export async function previewBulkReplay(db: Database, filter: EventFilterValue): Promise<BulkReplayPreview> {
   const [row] = await db
     .select({
@@ -168,7 +171,7 @@ export async function previewBulkReplay(db: Database, filter: EventFilterValue):
     })
     .from(events)
     .leftJoin(destinations, and(eq(destinations.integrationId, events.integrationId), eq(destinations.enabled, true)))
-    .where(and(...eventFilterConditions(filter)));
+    .where(and(...replayable(filter)));
   return { events: row?.events ?? 0, deliveries: row?.deliveries ?? 0 };
 }
 
@@ -203,7 +206,7 @@ export async function requestBulkReplay(
           tx
             .select({ replayRequestId: sql<string>`${created!.id}::uuid`.as('replay_request_id'), eventId: events.id })
             .from(events)
-            .where(and(...eventFilterConditions(filter)))
+            .where(and(...replayable(filter)))
             .limit(options.maxEvents + 1),
         )
         .returning({ eventId: replayRequestEvents.eventId });
@@ -227,7 +230,7 @@ export async function requestBulkReplay(
     });
   if (!outcome.ok && outcome.code === 'TOO_MANY_EVENTS') {
     // Say how many really match (the insert stopped one past the cap).
-    const [row] = await db.select({ matching: sql<number>`count(*)::int` }).from(events).where(and(...eventFilterConditions(filter)));
+    const [row] = await db.select({ matching: sql<number>`count(*)::int` }).from(events).where(and(...replayable(filter)));
     return tooMany(row?.matching ?? outcome.matching, options.maxEvents);
   }
   return outcome;
@@ -314,7 +317,8 @@ export async function runReplayChunk(db: Database, chunkSize = 500): Promise<{ r
         : await tx
             .select({ id: events.id, integrationId: events.integrationId, eventKey: events.eventKey, orderingKey: events.orderingKey, receivedAt: events.receivedAt })
             .from(events)
-            .where(inArray(events.id, taken.map((row) => row.eventId)))
+            // An event whose body retention purged since the request is skipped, never sent empty.
+            .where(and(inArray(events.id, taken.map((row) => row.eventId)), isNull(events.bodyPurgedAt)))
             .orderBy(asc(events.receivedAt), asc(events.id));
     let created = 0;
     if (chunk.length > 0) {
