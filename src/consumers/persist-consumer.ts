@@ -135,29 +135,26 @@ export function createPersistConsumer(deps: PersistConsumerDeps) {
     if (states === null) return { todo: records, locked: [] };
     const chosen = new Set<string>();
     const locked: string[] = [];
-    let busy: string[] = [];
-    states.forEach((state, index) => {
-      const id = ids[index]!;
-      if (state === 'claimed') {
-        chosen.add(id);
-        locked.push(id);
-      } else if (state === 'busy') busy.push(id);
-    });
+    /** Takes what was claimed; returns what another consumer is storing right now. */
+    const sort = (asked: readonly string[], answers: readonly string[]): string[] => {
+      const busy: string[] = [];
+      answers.forEach((state, index) => {
+        const id = asked[index]!;
+        if (state === 'claimed') {
+          chosen.add(id);
+          locked.push(id);
+        } else if (state === 'busy') busy.push(id);
+      });
+      return busy;
+    };
+    let busy = sort(ids, states);
     const deadline = Date.now() + LOCK_WAIT_MS;
     while (busy.length > 0 && Date.now() < deadline) {
       await sleep(100);
       await batch.heartbeat().catch(() => {});
       const again = await optional(() => coordination.claimForStorage(busy, owner, LOCK_TTL_MS), null);
       if (again === null) break;
-      const stillBusy: string[] = [];
-      again.forEach((state, index) => {
-        const id = busy[index]!;
-        if (state === 'claimed') {
-          chosen.add(id);
-          locked.push(id);
-        } else if (state === 'busy') stillBusy.push(id);
-      });
-      busy = stillBusy;
+      busy = sort(busy, again);
     }
     // Still held after the wait: the other holder died or is slow. Postgres decides.
     for (const id of busy) chosen.add(id);

@@ -120,7 +120,7 @@ export function createKafkaProducer(
   kafka: Kafka,
   settings: KafkaSettings,
   producerSettings: ProducerSettings,
-): EventLogProducer & { publishing(): boolean } {
+): EventLogProducer {
   // Not idempotent, on purpose. kafkajs's idempotent producer can rewind its sequence numbers
   // after a send that failed on the client but was written by the broker (kafkajs #598); later
   // batches then reuse numbers the broker already holds and are acknowledged as duplicates
@@ -172,7 +172,6 @@ export function createKafkaProducer(
         if (error instanceof SendTimeoutError || error instanceof BacklogFullError) state.failed();
         throw error;
       }),
-    publishing: state.publishing,
     // Healthy means this producer's sends succeed, not only that the broker answers metadata.
     async healthy() {
       if (!state.publishing()) throw new Error('recent publishes to Kafka failed');
@@ -218,7 +217,7 @@ export function createKafkaConsumer(
   settings: KafkaSettings,
   log: Logger,
   options: { maxBytesPerPartition?: number } = {},
-): EventLogConsumer & { consuming(): boolean } {
+): EventLogConsumer {
   const consumer: Consumer = kafka.consumer({
     groupId: settings.consumerGroup,
     allowAutoTopicCreation: false,
@@ -236,7 +235,6 @@ export function createKafkaConsumer(
   const dlqProducer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
   let dlqConnected: Promise<void> | undefined;
   let stopping = false;
-  let running = false;
   let restartTimer: NodeJS.Timeout | undefined;
 
   const runConfig = (handler: BatchHandler): Parameters<Consumer['run']>[0] => ({
@@ -280,7 +278,6 @@ export function createKafkaConsumer(
   async function run(handler: BatchHandler): Promise<void> {
     await consumer.connect();
     await consumer.run(runConfig(handler));
-    running = true;
   }
 
   return {
@@ -310,7 +307,6 @@ export function createKafkaConsumer(
       // kafkajs restarts itself after errors it deems retriable; after any other crash it stays
       // down, and a persist process that consumes nothing must not look alive. Start it again.
       consumer.on(consumer.events.CRASH, ({ payload }) => {
-        running = payload.restart;
         if (payload.restart || stopping) return;
         log.error({ err: payload.error.message }, 'kafka consumer stopped after an error; starting it again');
         const again = () => {
@@ -323,12 +319,8 @@ export function createKafkaConsumer(
         };
         restartTimer = setTimeout(again, 1000);
       });
-      consumer.on(consumer.events.GROUP_JOIN, () => {
-        running = true;
-      });
       await run(handler);
     },
-    consuming: () => running && !stopping,
     async stop() {
       stopping = true;
       clearTimeout(restartTimer);
