@@ -2,6 +2,7 @@ import { Kafka, logLevel as KafkaLogLevel, Partitioners, type Consumer, type Log
 import type { Logger } from '../log.js';
 import type { BatchHandler, DeadLetter, EventLogConsumer, EventLogProducer, IngressRecord, LoggedRecord, PartitionLag, UndecodableMessage } from './event-log.js';
 import { decodeIngressMessage, encodeIngressRecord } from './ingress-codec.js';
+import { createOffsetCommitter } from './offset-committer.js';
 import { BacklogFullError, createMicroBatcher, SendTimeoutError } from './micro-batcher.js';
 import { createPublishHealth } from './publish-health.js';
 import { createRepeatFilter } from './repeat-filter.js';
@@ -205,12 +206,15 @@ export function createKafkaHealthCheck(kafka: Kafka) {
   };
 }
 
+/** The longest a consumer's stop takes: finish the batches in hand, commit, leave the group. */
+const STOP_BOUND_MS = 15_000;
+
 /**
  * Group membership timings. A member that dies is noticed after `sessionTimeout` (6 s is the
  * smallest a broker accepts by default), so its partitions move within about 8 s; the survivors
- * hear of a rebalance at their next heartbeat, which a running batch sends too (see below).
+ * hear of a rebalance at their next heartbeat (every 0.5 s, from a running batch too: see below).
  */
-export const CONSUMER_TIMINGS = { sessionTimeout: 6_000, heartbeatInterval: 1_000, rebalanceTimeout: 15_000 } as const;
+export const CONSUMER_TIMINGS = { sessionTimeout: 6_000, heartbeatInterval: 500, rebalanceTimeout: 15_000 } as const;
 
 export function createKafkaConsumer(
   kafka: Kafka,
@@ -236,6 +240,13 @@ export function createKafkaConsumer(
   let dlqConnected: Promise<void> | undefined;
   let stopping = false;
   let restartTimer: NodeJS.Timeout | undefined;
+  const committer = createOffsetCommitter({
+    commit: (positions) => consumer.commitOffsets(positions),
+    onError: (error, positions) =>
+      log.debug({ err: (error as Error).message, partitions: positions.map((p) => p.partition) }, 'offset commit failed; trying again'),
+  });
+  // Batches being handled now: a stop lets them finish and commits their positions first.
+  const handling = new Set<Promise<unknown>>();
 
   const runConfig = (handler: BatchHandler): Parameters<Consumer['run']>[0] => ({
     autoCommit: false,
@@ -244,7 +255,8 @@ export function createKafkaConsumer(
     // one partition's batches still go one after another, so per-key order holds.
     partitionsConsumedConcurrently: Math.min(4, settings.partitions),
     eachBatch: async ({ batch, heartbeat, resolveOffset, isRunning, isStale }) => {
-      if (batch.messages.length === 0 || !isRunning() || isStale()) return;
+      // A stopping consumer takes no new batch: nothing is resolved, the successor reads it.
+      if (batch.messages.length === 0 || !isRunning() || isStale() || stopping) return;
       const records: LoggedRecord[] = [];
       const undecodable: UndecodableMessage[] = [];
       for (const message of batch.messages) {
@@ -262,16 +274,20 @@ export function createKafkaConsumer(
       // kafkajs heartbeats only when asked: a batch that waits on the database keeps the
       // membership alive by itself, so a slow batch never costs the group a rebalance.
       const beat = setInterval(() => void heartbeat().catch(() => {}), CONSUMER_TIMINGS.heartbeatInterval);
+      const handled = handler({ records, undecodable, heartbeat });
+      handling.add(handled);
       try {
-        await handler({ records, undecodable, heartbeat });
+        await handled;
       } finally {
         clearInterval(beat);
+        handling.delete(handled);
       }
-      // Invariant: the position moves only after the handler's transaction has committed.
+      // Invariant: the position moves only after the handler's transaction has committed. The
+      // commit itself runs beside the next batches (see offset-committer.ts for why).
       const last = batch.messages[batch.messages.length - 1]!.offset;
       resolveOffset(last);
-      await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
-      log.debug({ partition: batch.partition, lastOffset: last, count: batch.messages.length }, 'batch committed');
+      committer.note({ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() });
+      log.debug({ partition: batch.partition, lastOffset: last, count: batch.messages.length }, 'batch handled');
     },
   });
 
@@ -324,9 +340,16 @@ export function createKafkaConsumer(
     async stop() {
       stopping = true;
       clearTimeout(restartTimer);
-      // kafkajs waits for the running batch to finish before leaving the group. With the broker
-      // gone it would wait for as long as it retries: nothing is committed after a stop anyway,
-      // so give up after a while and let the group time this member out.
+      // One bound for the whole stop: with the broker gone nothing below can finish, and the
+      // group times this member out by itself.
+      const deadline = Date.now() + STOP_BOUND_MS;
+      const until = (at: number) => new Promise<false>((resolve) => setTimeout(() => resolve(false), Math.max(0, at - Date.now())).unref());
+      // Let the batches in hand finish and their positions reach the group before leaving it, so
+      // a clean stop hands its successor no redelivery (storage would absorb one anyway).
+      await Promise.race([Promise.allSettled([...handling]), until(deadline - 5_000)]);
+      if (!(await committer.flush(Math.min(3_000, deadline - Date.now()))))
+        log.warn({ pending: committer.pending() }, 'offsets not committed before stopping; the next owner re-reads those records');
+      committer.close();
       const left = consumer.disconnect().then(
         () => true,
         (error: unknown) => {
@@ -334,7 +357,7 @@ export function createKafkaConsumer(
           return true;
         },
       );
-      const gaveUp = new Promise<false>((resolve) => setTimeout(() => resolve(false), 15_000).unref());
+      const gaveUp = until(Math.max(deadline, Date.now() + 2_000));
       if (!(await Promise.race([left, gaveUp]))) log.warn({}, 'kafka consumer did not leave the group in time; stopping anyway');
       if (dlqConnected) await Promise.race([dlqProducer.disconnect(), gaveUp]);
     },
