@@ -43,8 +43,13 @@ function listen(server: Server, port: number, host: string): Promise<string> {
 
 function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => {
-    // Stop accepting; in-flight requests finish; idle keep-alive sockets close now.
-    server.close(() => resolve());
+    // Stop accepting; in-flight requests finish; idle keep-alive sockets close now, and so does
+    // each socket whose request finishes later (it would otherwise idle for the keep-alive timeout).
+    const sweep = setInterval(() => server.closeIdleConnections(), 100);
+    server.close(() => {
+      clearInterval(sweep);
+      resolve();
+    });
     server.closeIdleConnections();
   });
 }

@@ -113,6 +113,17 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 
   const cleanups: (() => Promise<unknown>)[] = [];
   const children = new Map<string, HookgateChild>();
+  // Ctrl-C or a SIGTERM mid-run: stop the run's processes, broker and redis-server before
+  // leaving, or they outlive the harness and hold ports and CPU.
+  const interrupted = (signal: NodeJS.Signals) => {
+    say(`${signal}: stopping the run's processes and services`);
+    void (async () => {
+      for (const child of children.values()) await child.kill('SIGKILL').catch(() => {});
+      for (const cleanup of [...cleanups].reverse()) await cleanup().catch(() => {});
+      process.exit(130);
+    })();
+  };
+  process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
   const expectedExits = new Set<number>();
   const unexpectedExits: string[] = [];
   try {
@@ -395,6 +406,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     }
     return { ok: judged.ok, checks: judged.checks, recoveries, counts: judged.counts, logLines, durationMs: Date.now() - started, workDir: options.workDir };
   } finally {
+    process.off('SIGINT', interrupted).off('SIGTERM', interrupted);
     for (const child of children.values()) {
       expectedExits.add(child.pid);
       await child.kill('SIGTERM').catch(() => {});

@@ -9,6 +9,9 @@ import { createSourceAddressResolver } from './source-address.js';
 
 const WEBHOOK_PATH = /^\/api\/v1\/webhooks\/([A-Za-z0-9_-]{1,64})\/?$/;
 
+/** See the server options below. */
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
 export interface IngressServerOptions {
   handleWebhook: WebhookHandler;
   healthChecks: Record<string, () => Promise<unknown>>;
@@ -108,12 +111,16 @@ export function createIngressServer(options: IngressServerOptions): Server {
   // Slow clients: headers must arrive within headersTimeout, the body within bodyTimeout (our own
   // timer answers 408), and Node drops any request still open at requestTimeout. Node checks these
   // only every connectionsCheckingInterval, hence a short one.
+  // Idle keep-alive sockets stay open KEEP_ALIVE_TIMEOUT_MS: a sender that backs off a few seconds after a 503
+  // reuses its socket, and with Node's 5 s default the server closed it just as the request
+  // left (the sender sees a dropped connection, not an answer). 65 s outlasts the usual idle
+  // timeouts of the load balancers and clients in front of us, which then close first.
   const server = createServer(
     {
       headersTimeout: headersTimeoutMs,
       requestTimeout: bodyTimeoutMs + headersTimeoutMs,
       connectionsCheckingInterval: Math.min(1000, headersTimeoutMs),
-      keepAliveTimeout: 5_000,
+      keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     },
     (req, res) => {
       const requestId = requestIdFrom(req.headers['x-request-id']);
