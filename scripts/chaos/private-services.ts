@@ -30,6 +30,11 @@ export async function startPrivateBroker(dir: string): Promise<{ brokers: string
   };
 }
 
+/** Stops the broker whose data lives in `dir`, whatever state its start reached (pid file). */
+export async function stopPrivateBroker(dir: string): Promise<void> {
+  await run('bash', [SERVICES_SCRIPT, 'kafka-stop'], { env: { ...process.env, HOOKGATE_SERVICES_DIR: dir }, timeout: 180_000 });
+}
+
 /** A private redis-server that can be killed and brought back on the same port. */
 export async function startRestartableRedis() {
   let current = await startPrivateRedis();

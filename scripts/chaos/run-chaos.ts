@@ -7,7 +7,7 @@ import { migrateDatabase } from '../../src/db/client.js';
 import { spawnHookgate, whenReady, type HookgateChild } from '../../test/helpers/child-app.js';
 import { startReceiver } from '../../test/helpers/receiver.js';
 import { judgeLedger, type LedgerCheck } from './ledger.js';
-import { startPrivateBroker, startRestartableRedis } from './private-services.js';
+import { startPrivateBroker, startRestartableRedis, stopPrivateBroker } from './private-services.js';
 import { createSendLog, sendAll, type Webhook } from './senders.js';
 
 /**
@@ -120,6 +120,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     void (async () => {
       for (const child of children.values()) await child.kill('SIGKILL').catch(() => {});
       for (const cleanup of [...cleanups].reverse()) await cleanup().catch(() => {});
+      // The broker may still be starting, before its cleanup was registered.
+      await stopPrivateBroker(join(options.workDir, 'services')).catch(() => {});
       process.exit(130);
     })();
   };
