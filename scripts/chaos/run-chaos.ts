@@ -113,17 +113,23 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 
   const cleanups: (() => Promise<unknown>)[] = [];
   const children = new Map<string, HookgateChild>();
-  // Ctrl-C or a SIGTERM mid-run: stop the run's processes, broker and redis-server before
-  // leaving, or they outlive the harness and hold ports and CPU.
+  // Ctrl-C or a SIGTERM mid-run: the run's processes die at once, and the run stops at its next
+  // step through the same clean-up as a finished run (broker, redis-server), or they would
+  // outlive the harness and hold ports and CPU.
+  let interruptedBy: NodeJS.Signals | undefined;
+  let finished!: () => void;
+  const cleanedUp = new Promise<void>((resolve) => (finished = resolve));
   const interrupted = (signal: NodeJS.Signals) => {
+    interruptedBy = signal;
     say(`${signal}: stopping the run's processes and services`);
-    void (async () => {
-      for (const child of children.values()) await child.kill('SIGKILL').catch(() => {});
-      for (const cleanup of [...cleanups].reverse()) await cleanup().catch(() => {});
-      // The broker may still be starting, before its cleanup was registered.
+    for (const child of children.values()) void child.kill('SIGKILL').catch(() => {});
+    void Promise.race([cleanedUp, sleep(120_000)]).then(async () => {
       await stopPrivateBroker(join(options.workDir, 'services')).catch(() => {});
       process.exit(130);
-    })();
+    });
+  };
+  const goOn = () => {
+    if (interruptedBy) throw new Error(`interrupted by ${interruptedBy}`);
   };
   process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
   const expectedExits = new Set<number>();
@@ -132,6 +138,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     say(`starting a private Kafka broker and redis-server; work folder ${options.workDir}`);
     const broker = await startPrivateBroker(join(options.workDir, 'services'));
     cleanups.push(() => broker.wipe());
+    goOn();
     const redis = await startRestartableRedis();
     cleanups.push(() => redis.stop());
 
@@ -172,7 +179,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     };
 
     const spawnRole = async (name: string, role: string) => {
-      const child = await spawnHookgate({ ...env, HOOKGATE_ROLE: role, KAFKA_CLIENT_ID: `chaos-${name}` }, { name, logFile: join(options.workDir, `${name}-${children.size}.log`), readyTimeoutMs: 60_000 });
+      goOn();
+      const child = await spawnHookgate({ ...env, HOOKGATE_ROLE: role, KAFKA_CLIENT_ID: `chaos-${name}` }, { name, logFile: join(options.workDir, `${name}-${children.size}.log`), readyTimeoutMs: 180_000 });
       children.set(name, child);
       void child.exited.then(({ code, signal }) => {
         if (!expectedExits.has(child.pid)) unexpectedExits.push(`${name} (pid ${child.pid}) exited: code ${code}, signal ${signal}`);
@@ -285,6 +293,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 
     for (const step of schedule.steps) {
       await sleep(step.gapMs);
+      goOn();
       if (step.fault === 'broker') {
         say('broker: stopping');
         await broker.stop();
@@ -408,11 +417,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     }
     return { ok: judged.ok, checks: judged.checks, recoveries, counts: judged.counts, logLines, durationMs: Date.now() - started, workDir: options.workDir };
   } finally {
-    process.off('SIGINT', interrupted).off('SIGTERM', interrupted);
     for (const child of children.values()) {
       expectedExits.add(child.pid);
       await child.kill('SIGTERM').catch(() => {});
     }
     for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => say(`cleanup failed: ${(error as Error).message}`));
+    finished();
+    if (!interruptedBy) process.off('SIGINT', interrupted).off('SIGTERM', interrupted);
   }
 }
