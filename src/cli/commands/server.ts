@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import type { Config } from '../../config.js';
 import { migrateDatabase, openDatabase } from '../../db/client.js';
-import { runServer } from '../../run.js';
 import { loadKeyring } from '../../secrets/encryption-keys.js';
 import { resealPlainSecrets, resealSecrets } from '../../secrets/reseal.js';
 import { installKeyring } from '../../secrets/secret-box.js';
@@ -32,6 +31,8 @@ export const startCommand: Command = {
   async run(ctx: CliContext, args) {
     const { values, positionals } = flags(args, { role: { type: 'string' } }, 'start');
     if (positionals.length) throw new UsageError(`start: unexpected "${positionals[0]}" (see \`hookgate start -h\`)`);
+    // Loaded only here: the rest of the CLI is an API client and starts faster without the server's modules.
+    const { runServer } = await import('../../run.js');
     await runServer(values.role ? { ...ctx.env, HOOKGATE_ROLE: values.role } : ctx.env);
   },
 };
