@@ -17,7 +17,17 @@ type Options = NonNullable<ParseArgsConfig['options']>;
 /** Strict flag parsing: an unknown flag or a missing value is a usage error naming the command's help. */
 export function flags<O extends Options>(args: string[], options: O, command: string) {
   try {
-    return parseArgs({ args, options, allowPositionals: true, strict: true, allowNegative: true });
+    // `--no-<flag>` for boolean flags, by hand: parseArgs's allowNegative needs Node 20.16.
+    const negated = new Set<string>();
+    const rest = args.filter((arg) => {
+      const name = /^--no-(.+)$/.exec(arg)?.[1];
+      if (name === undefined || options[name]?.type !== 'boolean') return true;
+      negated.add(name);
+      return false;
+    });
+    const parsed = parseArgs({ args: rest, options, allowPositionals: true, strict: true });
+    for (const name of negated) (parsed.values as Record<string, unknown>)[name] = false;
+    return parsed;
   } catch (error) {
     const message = (error as Error).message.replace(/\. To specify a positional argument.*$/s, '');
     throw new UsageError(`${command}: ${message} (see \`hookgate ${command.split(' ')[0]} -h\`)`);
