@@ -22,6 +22,7 @@ describeWithServices('the CLI against a running gateway', ['kafka', 'postgres', 
     const err: string[] = [];
     const env = { NODE_ENV: 'test', MANAGEMENT_API_KEY: TEST_API_KEY, MANAGEMENT_PORT: new URL(app.managementUrl).port, INGRESS_PORT: new URL(app.ingressUrl).port };
     const code = await runCommand(COMMANDS, argv, env, { version, config, out: (text) => out.push(text), err: (text) => err.push(text) });
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- answers are read field by field and checked by the assertions
     return { code, out: out.join(''), err, json: () => JSON.parse(out.join('')) as Record<string, any> };
   }
 
