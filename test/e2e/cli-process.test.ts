@@ -36,7 +36,7 @@ describe('one process owns the embedded data folder', () => {
     exited = new Promise((resolve) => gateway.once('exit', resolve));
     await new Promise<void>((resolve, reject) => {
       let log = '';
-      const timer = setTimeout(() => reject(new Error(`gateway not ready: ${log.slice(-2000)}`)), 110_000);
+      const timer = setTimeout(() => reject(new Error(`gateway not ready: ${log.slice(-2000)}`)), 170_000);
       gateway.stdout!.on('data', (chunk: Buffer) => {
         log += chunk.toString();
         if (log.includes('"msg":"hookgate started"')) {
@@ -45,7 +45,7 @@ describe('one process owns the embedded data folder', () => {
         }
       });
     });
-  }, 120_000);
+  }, 180_000);
 
   afterAll(async () => {
     gateway?.kill('SIGTERM');
@@ -59,13 +59,13 @@ describe('one process owns the embedded data folder', () => {
     expect(second.stderr.trim().split('\n')).toHaveLength(1);
     expect(second.stderr).toContain(`is in use by process ${gateway.pid}`);
     expect(second.stderr).not.toMatch(/RuntimeError|Aborted|\n\s+at /);
-  }, 60_000);
+  }, 180_000);
 
   it('refuses migrate while the gateway runs (it applied them at its start), exit 2', async () => {
     const migrate = await hookgate(['migrate'], env);
     expect(migrate.code).toBe(2);
     expect(migrate.stderr.trim().split('\n')).toEqual([expect.stringContaining('a running gateway has already applied the migrations')]);
-  }, 60_000);
+  }, 180_000);
 
   it('refuses a busy port in one sentence, without a stack trace', async () => {
     const otherDir = await mkdtemp(join(tmpdir(), 'hookgate-port-'));
@@ -78,7 +78,7 @@ describe('one process owns the embedded data folder', () => {
     } finally {
       await rm(otherDir, { recursive: true, force: true });
     }
-  }, 60_000);
+  }, 180_000);
 
   it('lets go of the folder on SIGTERM, after which migrate runs', async () => {
     expect(JSON.parse(await readFile(join(dataDir, 'pglite.lock'), 'utf8')).pid).toBe(gateway.pid);
@@ -88,5 +88,5 @@ describe('one process owns the embedded data folder', () => {
     const migrate = await hookgate(['migrate'], env);
     expect(migrate.stderr).toBe('');
     expect(migrate).toMatchObject({ code: 0, stdout: `migrations applied (embedded, in ${dataDir})\n` });
-  }, 90_000);
+  }, 180_000);
 });
