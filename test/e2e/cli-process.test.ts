@@ -10,15 +10,21 @@ import { freePort } from '../helpers/processes.js';
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = join(REPO_ROOT, 'bin', 'hookgate.mjs');
 
+const children = new Set<ReturnType<typeof spawn>>();
+
 /** `hookgate …` as a separate process, as a user runs it; only PATH, HOME and `env` reach it. */
 function hookgate(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(child);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+    child.once('exit', (code) => {
+      children.delete(child);
+      resolve({ code, stdout, stderr });
+    });
   });
 }
 
@@ -48,6 +54,8 @@ describe('one process owns the embedded data folder', () => {
   }, 180_000);
 
   afterAll(async () => {
+    // A command still running here means its test failed; it must not outlive the run.
+    for (const child of children) child.kill('SIGKILL');
     gateway?.kill('SIGTERM');
     await exited;
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
