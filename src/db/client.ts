@@ -8,6 +8,7 @@ import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
 import type { Logger } from '../log.js';
+import { lockDataDir } from './data-dir-lock.js';
 import * as schema from './schema.js';
 
 /** Either backend: Postgres through postgres.js, or PGlite on disk. Same schema, same queries. */
@@ -48,15 +49,24 @@ export async function openDatabase(options: { url?: string; dataDir: string; poo
   // Embedded: one PGlite database on disk for the whole process. It runs one statement at a time,
   // which is what a single-process, bare-machine start needs; production points DATABASE_URL at Postgres.
   mkdirSync(options.dataDir, { recursive: true });
-  const client = await PGlite.create(options.dataDir);
-  const db = drizzlePglite(client, { schema });
-  await migratePglite(db, { migrationsFolder: MIGRATIONS_FOLDER });
-  return {
-    db: db as unknown as Database,
-    backend: 'pglite',
-    ping: async () => void (await client.query('select 1')),
-    close: () => client.close(),
-  };
+  const release = lockDataDir(options.dataDir, process.argv.slice(1).join(' ').slice(0, 160));
+  try {
+    const client = await PGlite.create(options.dataDir);
+    const db = drizzlePglite(client, { schema });
+    await migratePglite(db, { migrationsFolder: MIGRATIONS_FOLDER });
+    return {
+      db: db as unknown as Database,
+      backend: 'pglite',
+      ping: async () => void (await client.query('select 1')),
+      close: async () => {
+        await client.close();
+        release();
+      },
+    };
+  } catch (error) {
+    release();
+    throw error;
+  }
 }
 
 /** Applies the committed migrations in `drizzle/` to a Postgres database; safe to run repeatedly and concurrently. */

@@ -96,7 +96,10 @@ export async function keysetConnection<T extends { id: string; keysetAt: string 
   fetchPage: (page: KeysetFetch) => Promise<T[]>,
 ) {
   assertPageSize(args);
-  return resolveCursorConnection({ args, toCursor: (row: T) => encodeCursor({ at: row.keysetAt, id: row.id }) }, (page: ResolveCursorConnectionArgs) =>
+  const connection = await resolveCursorConnection({ args, toCursor: (row: T) => encodeCursor({ at: row.keysetAt, id: row.id }) }, (page: ResolveCursorConnectionArgs) =>
     fetchPage({ ...keysetPage(columns, page), limit: page.limit, keysetAt: exactTime(columns.at) }),
   );
+  // An empty page has no cursors (Relay: null), not "" or the cursor the client sent.
+  if (connection.edges.length === 0) return { ...connection, pageInfo: { ...connection.pageInfo, startCursor: null, endCursor: null } };
+  return connection;
 }
