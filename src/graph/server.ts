@@ -4,6 +4,7 @@ import { GraphQLError, type DocumentNode, type ExecutionArgs } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { createYoga, type Plugin } from 'graphql-yoga';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { WebSocketServer } from 'ws';
 import type { Database } from '../db/client.js';
 import { checkHealth, readBodyCapped, sendError, sendErrorAndClose, sendJson } from '../http.js';
@@ -11,7 +12,12 @@ import { requestIdFrom } from '../ids.js';
 import { errorEnvelope } from '../ingress/errors.js';
 import type { IntegrationDirectory } from '../ingress/integration-directory.js';
 import type { Logger } from '../log.js';
-import { createManagementKeys } from './auth.js';
+import type { Metrics } from '../metrics.js';
+import type { Route } from '../observability/routes.js';
+import { createManagementKeys, type Caller } from './auth.js';
+import { consoleRoute } from './console-route.js';
+import { useOperationMetrics } from './operation-metrics.js';
+import { refuseMutationsToReadOnlyKeys } from './read-only.js';
 import { useClosedErrors, useNoIntrospection } from './closed-errors.js';
 import { SINK_PATH, type createDeliverySink } from './delivery-sink.js';
 import type { GraphContext } from './context.js';
@@ -22,12 +28,19 @@ import { createLoaders } from './loaders.js';
 import { buildSchema } from './schema/index.js';
 
 type DeliverySink = ReturnType<typeof createDeliverySink>;
-type ServerContext = { req: IncomingMessage; res?: ServerResponse; requestId: string; actor: string };
+type ServerContext = { req: IncomingMessage; res?: ServerResponse; requestId: string; caller: Caller };
 
 export interface ManagementServerOptions {
   db: Database;
   log: Logger;
   apiKeys: readonly string[];
+  /** May query and subscribe, never mutate (MANAGEMENT_READ_KEYS). */
+  readKeys?: readonly string[];
+  metrics?: Metrics;
+  /** Health (/live, /ready) and /metrics, answered before any key is asked for. */
+  routes?: Route[];
+  /** Where the built console lives (dist/console); served at /console. */
+  consoleDir?: string;
   integrations: IntegrationDirectory;
   destinationGuard: GraphContext['destinationGuard'];
   status: GraphContext['status'];
@@ -63,14 +76,17 @@ function armor() {
 }
 
 export function createManagementServer(options: ManagementServerOptions): { server: Server; close(): Promise<void> } {
-  const keys = createManagementKeys(options.apiKeys);
+  const keys = createManagementKeys(options.apiKeys, options.readKeys);
   const { log } = options;
+  const routes = [...(options.routes ?? []), ...(options.consoleDir ? [consoleRoute(options.consoleDir)] : [])];
+  const operationMetrics = options.metrics ? useOperationMetrics(options.metrics) : undefined;
 
-  const contextFor = (req: IncomingMessage | undefined, requestId: string, actor: string): GraphContext => ({
+  const contextFor = (req: IncomingMessage | undefined, requestId: string, caller: Caller): GraphContext => ({
     db: options.db,
     log: log.child({ requestId }),
     requestId,
-    actor,
+    actor: caller.actor,
+    readOnly: caller.readOnly,
     sourceIp: req?.socket.remoteAddress ?? null,
     integrations: options.integrations,
     destinationGuard: options.destinationGuard,
@@ -84,14 +100,18 @@ export function createManagementServer(options: ManagementServerOptions): { serv
   // graphql-ws subscribers share one execution per message and document (fan-out.ts).
   const fanOut = createFanOut({
     live: options.live,
-    newContext: () => contextFor(undefined, requestIdFrom(undefined), 'subscription'),
+    newContext: () => contextFor(undefined, requestIdFrom(undefined), { actor: 'subscription', readOnly: true }),
     log,
   });
 
   const yoga = createYoga<ServerContext, GraphContext>({
-    schema: guardSchemaInputs(buildSchema()),
+    schema: refuseMutationsToReadOnlyKeys(guardSchemaInputs(buildSchema())),
     graphqlEndpoint: '/graphql',
-    graphiql: !options.production,
+    // GraphiQL from the project's own dependencies (no CDN), outside production only.
+    graphiql: options.production
+      ? false
+      : { title: 'Hookgate GraphiQL', headers: JSON.stringify({ [API_KEY_HEADER]: '<your management key>' }, null, 2), subscriptionsProtocol: 'WS' },
+    renderGraphiQL,
     landingPage: false,
     // Unexpected errors are masked; typed errors and GraphQLErrors reach the client.
     maskedErrors: true,
@@ -101,8 +121,14 @@ export function createManagementServer(options: ManagementServerOptions): { serv
       warn: (...args) => log.warn({ args }, 'yoga'),
       error: (...args) => log.error({ args }, 'yoga'),
     },
-    plugins: [armor(), useClosedErrors(), ...(options.production ? [useNoIntrospection()] : []), requestIdHeader()],
-    context: ({ req, requestId, actor }) => contextFor(req, requestId, actor),
+    plugins: [
+      armor(),
+      useClosedErrors(),
+      ...(options.production ? [useNoIntrospection()] : []),
+      requestIdHeader(),
+      ...(operationMetrics ? [operationMetrics] : []),
+    ],
+    context: ({ req, requestId, caller }) => contextFor(req, requestId, caller),
   });
 
   const headersTimeoutMs = options.headersTimeoutMs ?? 10_000;
@@ -118,6 +144,7 @@ export function createManagementServer(options: ManagementServerOptions): { serv
   }, (req, res) => {
     const requestId = requestIdFrom(req.headers['x-request-id']);
     const path = (req.url ?? '/').split('?', 1)[0]!;
+    if (routes.some((route) => route(req, res, path, requestId))) return;
     if (path === '/api/v1/health') {
       checkHealth(options.healthChecks)
         .then((report) => sendJson(res, report.status === 'ok' ? 200 : 503, { ...report, mode: options.mode }))
@@ -142,8 +169,8 @@ export function createManagementServer(options: ManagementServerOptions): { serv
     if (path !== '/graphql') return sendError(res, 404, 'NOT_FOUND', 'no such route', requestId);
     // GraphiQL's page itself carries no data; every request it sends is authenticated like any other.
     const wantsGraphiql = !options.production && req.method === 'GET' && (req.headers.accept ?? '').includes('text/html');
-    const actor = keys.authenticate(req.headers[API_KEY_HEADER] as string | undefined);
-    if (!actor && !wantsGraphiql) {
+    const caller = keys.authenticate(req.headers[API_KEY_HEADER] as string | undefined);
+    if (!caller && !wantsGraphiql) {
       return sendError(res, 401, 'UNAUTHORIZED', `missing or invalid ${API_KEY_HEADER}`, requestId);
     }
     // yoga may answer synchronously (no promise); both paths end in the same error handler.
@@ -160,7 +187,7 @@ export function createManagementServer(options: ManagementServerOptions): { serv
           // yoga's node adapter takes an already-read body from `req.body` instead of the stream.
           if (read.body.length > 0) (req as IncomingMessage & { body?: Buffer }).body = read.body;
         }
-        return yoga.handle(req, res, { requestId, actor: actor ?? 'anonymous' });
+        return yoga.handle(req, res, { requestId, caller: caller ?? { actor: 'anonymous', readOnly: true } });
       })
       .catch((error: unknown) => {
         log.error({ requestId, err: error }, 'unexpected management API failure');
@@ -172,7 +199,7 @@ export function createManagementServer(options: ManagementServerOptions): { serv
   // The transport's own cap is wider than one operation's, so that an oversized operation is
   // answered on its id (above) instead of closing the socket; past this cap the socket closes.
   const wsServer = new WebSocketServer({ server, path: '/graphql', maxPayload: WS_MAX_MESSAGE_BYTES });
-  const wsCleanup = useServer<Record<string, unknown>, { actor?: string; requestId?: string }>(
+  const wsCleanup = useServer<Record<string, unknown>, { caller?: Caller; requestId?: string }>(
     {
       onConnect: (ctx) => {
         const presented = ctx.connectionParams?.[API_KEY_HEADER];
@@ -180,9 +207,9 @@ export function createManagementServer(options: ManagementServerOptions): { serv
           ctx.extra.socket.close(CloseCode.Unauthorized, 'Unauthorized');
           return false;
         }
-        const actor = keys.authenticate(presented);
-        if (!actor) return false; // graphql-ws closes with 4403 Forbidden
-        ctx.extra.actor = actor;
+        const caller = keys.authenticate(presented);
+        if (!caller) return false; // graphql-ws closes with 4403 Forbidden
+        ctx.extra.caller = caller;
         ctx.extra.requestId = requestIdFrom(undefined);
         return true;
       },
@@ -215,7 +242,7 @@ export function createManagementServer(options: ManagementServerOptions): { serv
           operationName: payload.operationName ?? null,
           document,
           variableValues: payload.variables ?? null,
-          contextValue: contextFor(ctx.extra.request, ctx.extra.requestId!, ctx.extra.actor!),
+          contextValue: contextFor(ctx.extra.request, ctx.extra.requestId!, ctx.extra.caller!),
           rootValue: { execute, subscribe, id, query: payload.query, socket: ctx.extra.socket },
         };
         return args;
@@ -228,6 +255,12 @@ export function createManagementServer(options: ManagementServerOptions): { serv
     },
     wsServer,
   );
+
+  options.metrics?.liveSubscriptions.set(0);
+  options.metrics?.onScrape(() => {
+    options.metrics?.liveSubscriptions.set(fanOut.stats().subscribers + (operationMetrics?.active() ?? 0));
+    return Promise.resolve();
+  });
 
   return {
     server,

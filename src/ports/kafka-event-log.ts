@@ -236,6 +236,7 @@ export function createKafkaConsumer(
   let dlqConnected: Promise<void> | undefined;
   let stopping = false;
   let restartTimer: NodeJS.Timeout | undefined;
+  let stopListening: (() => void) | undefined;
 
   const runConfig = (handler: BatchHandler): Parameters<Consumer['run']>[0] => ({
     autoCommit: false,
@@ -302,11 +303,14 @@ export function createKafkaConsumer(
       });
     },
     async start(handler: BatchHandler) {
+      // A consumer may be started again after a stop (readiness drills, tests): same group, same member role.
+      stopping = false;
+      stopListening?.();
       await ensureTopics(kafka, settings);
       await consumer.subscribe({ topics: [settings.topic], fromBeginning: true });
       // kafkajs restarts itself after errors it deems retriable; after any other crash it stays
       // down, and a persist process that consumes nothing must not look alive. Start it again.
-      consumer.on(consumer.events.CRASH, ({ payload }) => {
+      stopListening = consumer.on(consumer.events.CRASH, ({ payload }) => {
         if (payload.restart || stopping) return;
         log.error({ err: payload.error.message }, 'kafka consumer stopped after an error; starting it again');
         const again = () => {
