@@ -60,6 +60,11 @@ export interface ManagementServerOptions {
 
 export const API_KEY_HEADER = 'x-internal-api-key';
 const MAX_BODY_BYTES = 64 * 1024;
+const GRAPHIQL_QUERY = `# Put your management key in the Headers tab below: {"${API_KEY_HEADER}": "<key>"}
+query Viewer {
+  viewer { actor readOnly }
+}
+`;
 const WS_MAX_MESSAGE_BYTES = 1024 * 1024;
 
 /** Limits on every operation, whatever the transport (graphql-armor rather than hand-rolled rules). */
@@ -110,7 +115,12 @@ export function createManagementServer(options: ManagementServerOptions): { serv
     // GraphiQL from the project's own dependencies (no CDN), outside production only.
     graphiql: options.production
       ? false
-      : { title: 'Hookgate GraphiQL', headers: JSON.stringify({ [API_KEY_HEADER]: '<your management key>' }, null, 2), subscriptionsProtocol: 'WS' },
+      : {
+          title: 'Hookgate GraphiQL',
+          headers: JSON.stringify({ [API_KEY_HEADER]: '<your management key>' }, null, 2),
+          defaultQuery: GRAPHIQL_QUERY,
+          subscriptionsProtocol: 'WS',
+        },
     renderGraphiQL,
     landingPage: false,
     // Unexpected errors are masked; typed errors and GraphQLErrors reach the client.
