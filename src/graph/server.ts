@@ -4,7 +4,6 @@ import { GraphQLError, type DocumentNode, type ExecutionArgs } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { createYoga, type Plugin } from 'graphql-yoga';
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { WebSocketServer } from 'ws';
 import type { Database } from '../db/client.js';
 import { checkHealth, readBodyCapped, sendError, sendErrorAndClose, sendJson } from '../http.js';
@@ -121,7 +120,8 @@ export function createManagementServer(options: ManagementServerOptions): { serv
           defaultQuery: GRAPHIQL_QUERY,
           subscriptionsProtocol: 'WS',
         },
-    renderGraphiQL,
+    // GraphiQL's bundle is 9 MB of JavaScript: loaded on the first page view, not at every start.
+    renderGraphiQL: async (graphiqlOptions) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(graphiqlOptions),
     landingPage: false,
     // Unexpected errors are masked; typed errors and GraphQLErrors reach the client.
     maskedErrors: true,
