@@ -16,7 +16,12 @@ import { createWebhookHandler } from './ingress/handle-webhook.js';
 import { createIntegrationDirectory } from './ingress/integration-directory.js';
 import { createIngressServer } from './ingress/server.js';
 import type { Logger } from './log.js';
-import { createCounters } from './metrics.js';
+import { createMetrics } from './metrics.js';
+import { registerPipelineGauges } from './observability/pipeline-gauges.js';
+import { createReadiness, stateCheck } from './observability/readiness.js';
+import { healthRoutes, metricsRoute } from './observability/routes.js';
+import { startMetricsListener } from './observability/metrics-listener.js';
+import { CONSOLE_DIR } from './console-dir.js';
 import { createLiveFeed } from './graph/live-feed.js';
 import { createShutdown } from './shutdown.js';
 import { loadKeyring } from './secrets/encryption-keys.js';
@@ -26,6 +31,10 @@ import { installKeyring } from './secrets/secret-box.js';
 export interface RunningApp {
   ingressUrl?: string;
   managementUrl?: string;
+  /** The metrics-and-health listener of a process without the graph role. */
+  metricsUrl?: string;
+  /** The consumers this process runs, for drills and tests (readiness reports them). */
+  parts: { persist?: { start(): Promise<void>; stop(): Promise<void> } };
   stop(): Promise<void>;
 }
 
@@ -58,7 +67,7 @@ function closeServer(server: Server): Promise<void> {
 export async function startApp(config: Config, log: Logger): Promise<RunningApp> {
   const shutdown = createShutdown(log);
   const roles = new Set(config.roles);
-  const running: RunningApp = { stop: () => shutdown.run() };
+  const running: RunningApp = { parts: {}, stop: () => shutdown.run() };
 
   try {
     // Secrets are sealed and opened by the schema's secret columns: the keys come first.
@@ -73,7 +82,9 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
     shutdown.register('event-log', eventLog.close);
     const integrations = createIntegrationDirectory(database.db, { coordination, log });
     shutdown.register('integration-changes', await integrations.listen());
-    const counters = createCounters();
+    const metrics = createMetrics();
+    // What readiness asks beyond the backends: this role's consumer runs, its delivery loop is alive.
+    const roleChecks: Record<string, () => Promise<unknown>> = {};
     const status = createStatusPublisher(coordination, log);
     // Development only: the built-in delivery sink listens on loopback, so loopback is allowed there.
     const development = config.env === 'development';
@@ -94,9 +105,12 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
         coordination,
         status,
         log: log.child({ component: 'persist' }),
+        metrics,
       });
       await persist.start();
       shutdown.register('persist-consumer', persist.stop);
+      roleChecks.persistConsumer = stateCheck(persist.running);
+      running.parts.persist = persist;
     }
 
     if (roles.has('delivery')) {
@@ -108,9 +122,11 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
         guard: destinationGuard,
         send: sendPinned,
         settings: config.delivery,
+        metrics,
       });
       await worker.start();
       shutdown.register('delivery-worker', worker.stop);
+      roleChecks.deliveryLoop = stateCheck(worker.alive);
       const retention = createRetentionJob({ db: database.db, log: log.child({ component: 'retention' }), settings: config.retention });
       await retention.start();
       shutdown.register('retention', retention.stop);
@@ -118,6 +134,14 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
       await replays.start();
       shutdown.register('replay-runner', replays.stop);
     }
+
+    registerPipelineGauges(metrics, {
+      ...(roles.has('delivery') || roles.has('graph') ? { db: database.db } : {}),
+      ...(roles.has('persist') || roles.has('graph') ? { lag: eventLog.lag } : {}),
+    });
+    const readiness = createReadiness({ ...healthChecks, ...roleChecks });
+    const health = healthRoutes(readiness, config.env);
+    const metricsEndpoint = metricsRoute({ metrics, token: config.metrics.token, production: config.production });
 
     if (producer) {
       await producer.start();
@@ -127,13 +151,14 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
           integrations,
           producer,
           rateLimiter: coordination,
-          counters,
+          metrics,
           log: log.child({ component: 'ingress' }),
           maxBodyBytes: config.ingress.maxBodyBytes,
           defaultRateLimitPerMinute: config.ingress.rateLimitPerMinute,
         }),
         healthChecks,
-        counters,
+        metrics,
+        routes: [health],
         log: log.child({ component: 'ingress' }),
         trustedProxies: config.ingress.trustedProxies,
         bodyTimeoutMs: config.ingress.bodyTimeoutMs,
@@ -155,6 +180,10 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
         db: database.db,
         log: log.child({ component: 'graph' }),
         apiKeys,
+        readKeys: config.management.readKeys,
+        metrics,
+        routes: [health, metricsEndpoint],
+        consoleDir: CONSOLE_DIR,
         ...(config.production ? {} : { sink: createDeliverySink(database.db) }),
         integrations,
         destinationGuard,
@@ -174,6 +203,12 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
         await closeServer(management.server);
       });
     }
+    if (!roles.has('graph')) {
+      // No management listener here: /metrics and health get a small listener of their own.
+      const listener = startMetricsListener([health, metricsEndpoint], log);
+      running.metricsUrl = await listen(listener, config.metrics.port, config.host);
+      shutdown.register('metrics-listener', () => closeServer(listener));
+    }
     if (development && running.ingressUrl && running.managementUrl) {
       const demo = await ensureDemoIntegration(database.db, {
         dataDir: config.dataDir,
@@ -186,7 +221,10 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
     await shutdown.run();
     throw error;
   }
-  log.info({ mode: config.env, roles: [...roles], ingress: running.ingressUrl, management: running.managementUrl }, 'hookgate started');
+  log.info(
+    { mode: config.env, roles: [...roles], ingress: running.ingressUrl, management: running.managementUrl, metrics: running.metricsUrl },
+    'hookgate started',
+  );
   if (!config.production) {
     // Development is the default: say what that opens, every start (README: deployment).
     log.warn(

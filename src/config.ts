@@ -79,6 +79,15 @@ const envSchema = z.object({
     (keys) => keys.every((key) => key.length >= 16),
     'must hold one or more comma-separated keys of at least 16 characters',
   ),
+  // Keys that may query and subscribe but never mutate (wall dashboards), comma-separated.
+  MANAGEMENT_READ_KEYS: commaList.refine(
+    (keys) => keys.every((key) => key.length >= 16),
+    'must hold one or more comma-separated keys of at least 16 characters',
+  ),
+  // Bearer token for GET /metrics; unset: open outside production, closed (403) in production.
+  METRICS_TOKEN: z.string().min(16, 'must have at least 16 characters').optional(),
+  // A process without the graph role still serves /metrics and health on this port (0 = any free one).
+  METRICS_PORT: port(9464),
   DELIVERY_ALLOWED_HOSTS: commaList.refine(
     (entries) => entries.every((entry) => isAddressOrCidr(entry) || /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*\.?$/i.test(entry)),
     'must be a comma list of host names, IP addresses or CIDRs',
@@ -138,7 +147,13 @@ function toConfig(env: z.infer<typeof envSchema>) {
         maxPending: env.INGRESS_MAX_PENDING,
       },
     },
-    management: { port: env.MANAGEMENT_PORT, apiKeys: env.MANAGEMENT_API_KEY, replayMaxEvents: env.REPLAY_MAX_EVENTS },
+    management: {
+      port: env.MANAGEMENT_PORT,
+      apiKeys: env.MANAGEMENT_API_KEY,
+      readKeys: env.MANAGEMENT_READ_KEYS,
+      replayMaxEvents: env.REPLAY_MAX_EVENTS,
+    },
+    metrics: { token: env.METRICS_TOKEN, port: env.METRICS_PORT },
     dataDir: env.HOOKGATE_DATA_DIR,
     encryptionKeys: env.HOOKGATE_ENCRYPTION_KEYS,
     retention: {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { Database } from '../db/client.js';
 import type { Logger } from '../log.js';
+import { attemptResult, type Metrics } from '../metrics.js';
 import type { Coordination } from '../ports/coordination.js';
 import { createCompletionRecorder } from './delivery-recorder.js';
 import { claimDueDeliveries, type AttemptRecord, type ClaimedDelivery, type Completion } from './delivery-store.js';
@@ -30,6 +31,7 @@ export interface DeliveryWorkerDeps {
   send(request: SendRequest): Promise<SendResult>;
   settings: DeliveryWorkerSettings;
   workerId?: string;
+  metrics?: Pick<Metrics, 'deliveryOutcomes' | 'deliveryAttemptSeconds' | 'deliveryRetries'>;
 }
 
 const MAX_RESPONSE_BYTES = 4096;
@@ -50,6 +52,9 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps) {
   let stopping = false;
   let pumping: Promise<void> | undefined;
   let pumpAgain = false;
+  let started = false;
+  /** When the claim loop last began a round (the poll timer starts one at least every interval). */
+  let lastRound = 0;
   let pollTimer: NodeJS.Timeout | undefined;
   let unsubscribe: (() => Promise<void>) | undefined;
   const running = new Set<Promise<void>>();
@@ -99,6 +104,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps) {
     const fence = { deliveryId: delivery.id, attemptNumber: delivery.attemptNumber };
     if (!delivery.destinationEnabled) {
       recorder.complete(delivery, { ...fence, attempt: null, status: 'CANCELLED', retryInMs: null, lastError: 'destination disabled' });
+      deps.metrics?.deliveryOutcomes.inc({ outcome: 'CANCELLED' });
       return;
     }
 
@@ -156,6 +162,9 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps) {
       lastError: decision.status === 'SUCCEEDED' ? null : decision.status === 'FAILED' ? decision.reason : (record.errorClass ?? `HTTP ${record.statusCode}`),
     };
     recorder.complete(delivery, completion, decision.status === 'FAILED' && decision.disableDestination ? decision.reason : undefined);
+    deps.metrics?.deliveryOutcomes.inc({ outcome: decision.status });
+    if (decision.status === 'RETRYING') deps.metrics?.deliveryRetries.inc();
+    deps.metrics?.deliveryAttemptSeconds.observe({ destination: delivery.destinationId, result: attemptResult(record) }, record.durationMs / 1000);
   }
 
   function startAttempt(delivery: ClaimedDelivery): void {
@@ -187,6 +196,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps) {
 
   async function claimLoop(): Promise<void> {
     do {
+      lastRound = Date.now();
       pumpAgain = false;
       // Backpressure: while the database is behind with records, claim nothing more.
       if (stopping || recorder.waiting() >= settings.concurrency) break;
@@ -238,8 +248,14 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps) {
         return undefined;
       });
       pollTimer = setInterval(schedulePump, settings.pollIntervalMs);
+      started = true;
       schedulePump();
     },
+    /**
+     * The loop is alive: started, not stopping, and a claim round began recently (a claim that
+     * hangs, e.g. on a database that stopped answering, holds the next round back).
+     */
+    alive: () => started && !stopping && Date.now() - lastRound < Math.max(3 * settings.pollIntervalMs, 10_000),
     /**
      * Stop claiming; wait for a claim in progress (what it returns is released, unsent); let
      * running attempts finish within the grace period, then cut them short (recorded as ABORTED,

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Database } from '../db/client.js';
 import { failureCodeOf, failureKindOf } from '../db/failure-kind.js';
 import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
 import type { Coordination } from '../ports/coordination.js';
 import { partitionKeyOf, type DeadLetter, type EventLogBatch, type EventLogConsumer, type LoggedRecord } from '../ports/event-log.js';
 import { encodeIngressRecord } from '../ports/ingress-codec.js';
@@ -23,6 +24,7 @@ export interface PersistConsumerDeps {
   log: Logger;
   /** Backoff between attempts while a dependency is unavailable. */
   retryDelayMs?: (attempt: number) => number;
+  metrics?: Pick<Metrics, 'persistBatchSize' | 'persistBatchSeconds' | 'persistEvents' | 'persistDeadLettered'>;
 }
 
 interface Outcome extends PersistResult {
@@ -54,6 +56,7 @@ export function createPersistConsumer(deps: PersistConsumerDeps) {
   const eventLog = createDependencyState(log, 'event log', 'dead-lettering paused; retrying with backoff');
   const redis = createDependencyState(log, 'redis', 'markers and locks skipped; the database alone decides');
   let stopping = false;
+  let started = false;
 
   /** Runs until the dependency answers; a data error (the record's own fault) goes to the caller. */
   async function untilAvailable<T>(dependency: DependencyState, batch: EventLogBatch, run: () => Promise<T>): Promise<T> {
@@ -162,7 +165,15 @@ export function createPersistConsumer(deps: PersistConsumerDeps) {
   }
 
   async function handleBatch(batch: EventLogBatch): Promise<void> {
+    const timer = deps.metrics?.persistBatchSeconds.startTimer();
+    await persistOne(batch);
+    timer?.();
+  }
+
+  async function persistOne(batch: EventLogBatch): Promise<void> {
+    deps.metrics?.persistBatchSize.observe(batch.records.length + batch.undecodable.length);
     if (batch.undecodable.length > 0) {
+      deps.metrics?.persistDeadLettered.inc(batch.undecodable.length);
       for (const item of batch.undecodable) log.warn({ partition: item.partition, offset: item.offset, reason: item.reason }, 'undecodable message dead-lettered');
       await deadLetter(batch, batch.undecodable, batch.undecodable);
     }
@@ -179,6 +190,9 @@ export function createPersistConsumer(deps: PersistConsumerDeps) {
       throw error;
     }
     log.debug({ inserted: result.inserted.length, duplicates: result.duplicates.length, deadLettered: result.deadLettered }, 'batch persisted');
+    deps.metrics?.persistEvents.inc({ result: 'inserted' }, result.inserted.length);
+    deps.metrics?.persistEvents.inc({ result: 'duplicate' }, result.duplicates.length);
+    deps.metrics?.persistDeadLettered.inc(result.deadLettered);
     // A long batch must not cost the consumer its group membership before the offsets commit.
     await batch.heartbeat().catch(() => {});
     const inserted = new Set(result.inserted);
@@ -202,10 +216,17 @@ export function createPersistConsumer(deps: PersistConsumerDeps) {
   }
 
   return {
-    start: () => deps.consumer.start(handleBatch),
+    async start() {
+      stopping = false;
+      await deps.consumer.start(handleBatch);
+      started = true;
+    },
     async stop() {
       stopping = true;
+      started = false;
       await deps.consumer.stop();
     },
+    /** Started and not stopped: what readiness reports for this process's consumer. */
+    running: () => started && !stopping,
   };
 }

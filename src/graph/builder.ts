@@ -2,6 +2,7 @@ import SchemaBuilder from '@pothos/core';
 import ErrorsPlugin from '@pothos/plugin-errors';
 import RelayPlugin from '@pothos/plugin-relay';
 import type { GraphContext } from './context.js';
+import { ForbiddenError } from './errors.js';
 
 export const builder = new SchemaBuilder<{
   Context: GraphContext;
@@ -20,5 +21,6 @@ export const builder = new SchemaBuilder<{
     nodeQueryOptions: false,
     nodesQueryOptions: false,
   },
-  errors: { directResult: true },
+  // Every mutation's result union can answer ForbiddenError (read-only keys, see read-only.ts).
+  errors: { directResult: true, defaultTypes: [ForbiddenError] },
 });

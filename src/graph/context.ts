@@ -14,6 +14,8 @@ export interface GraphContext {
   requestId: string;
   /** A non-secret name for the caller: `key:<hash prefix>` of the management key used. */
   actor: string;
+  /** A read-only key (MANAGEMENT_READ_KEYS): every mutation answers ForbiddenError. */
+  readOnly: boolean;
   sourceIp: string | null;
   integrations: IntegrationDirectory;
   /** Refuses destinations on internal networks (DESIGN.md §2). */

@@ -63,6 +63,14 @@ export class ConflictError extends Error {
   }
 }
 
+/** The key is valid but may not do this: a read-only key asked for a mutation. */
+export class ForbiddenError extends Error {
+  constructor(readonly actor: string) {
+    super('this key is read-only: it may query and subscribe, not mutate');
+    this.name = 'ForbiddenError';
+  }
+}
+
 /** For query arguments (lists have no result union): a GraphQL error with field paths, never masked. */
 export function badUserInput(error: ZodError, prefix: string[]): GraphQLError {
   const { message, fieldErrors } = ValidationError.fromZod(error, prefix);

@@ -11,7 +11,12 @@ import { requestIdFrom } from '../ids.js';
 import { errorEnvelope } from '../ingress/errors.js';
 import type { IntegrationDirectory } from '../ingress/integration-directory.js';
 import type { Logger } from '../log.js';
-import { createManagementKeys } from './auth.js';
+import type { Metrics } from '../metrics.js';
+import type { Route } from '../observability/routes.js';
+import { createManagementKeys, type Caller } from './auth.js';
+import { consoleRoute } from './console-route.js';
+import { useOperationMetrics } from './operation-metrics.js';
+import { refuseMutationsToReadOnlyKeys } from './read-only.js';
 import { useClosedErrors, useNoIntrospection } from './closed-errors.js';
 import { SINK_PATH, type createDeliverySink } from './delivery-sink.js';
 import type { GraphContext } from './context.js';
@@ -22,12 +27,19 @@ import { createLoaders } from './loaders.js';
 import { buildSchema } from './schema/index.js';
 
 type DeliverySink = ReturnType<typeof createDeliverySink>;
-type ServerContext = { req: IncomingMessage; res?: ServerResponse; requestId: string; actor: string };
+type ServerContext = { req: IncomingMessage; res?: ServerResponse; requestId: string; caller: Caller };
 
 export interface ManagementServerOptions {
   db: Database;
   log: Logger;
   apiKeys: readonly string[];
+  /** May query and subscribe, never mutate (MANAGEMENT_READ_KEYS). */
+  readKeys?: readonly string[];
+  metrics?: Metrics;
+  /** Health (/live, /ready) and /metrics, answered before any key is asked for. */
+  routes?: Route[];
+  /** Where the built console lives (dist/console); served at /console. */
+  consoleDir?: string;
   integrations: IntegrationDirectory;
   destinationGuard: GraphContext['destinationGuard'];
   status: GraphContext['status'];
@@ -47,6 +59,11 @@ export interface ManagementServerOptions {
 
 export const API_KEY_HEADER = 'x-internal-api-key';
 const MAX_BODY_BYTES = 64 * 1024;
+const GRAPHIQL_QUERY = `# Put your management key in the Headers tab below: {"${API_KEY_HEADER}": "<key>"}
+query Viewer {
+  viewer { actor readOnly }
+}
+`;
 const WS_MAX_MESSAGE_BYTES = 1024 * 1024;
 
 /** Limits on every operation, whatever the transport (graphql-armor rather than hand-rolled rules). */
@@ -63,14 +80,17 @@ function armor() {
 }
 
 export function createManagementServer(options: ManagementServerOptions): { server: Server; close(): Promise<void> } {
-  const keys = createManagementKeys(options.apiKeys);
+  const keys = createManagementKeys(options.apiKeys, options.readKeys);
   const { log } = options;
+  const routes = [...(options.routes ?? []), ...(options.consoleDir ? [consoleRoute(options.consoleDir)] : [])];
+  const operationMetrics = options.metrics ? useOperationMetrics(options.metrics) : undefined;
 
-  const contextFor = (req: IncomingMessage | undefined, requestId: string, actor: string): GraphContext => ({
+  const contextFor = (req: IncomingMessage | undefined, requestId: string, caller: Caller): GraphContext => ({
     db: options.db,
     log: log.child({ requestId }),
     requestId,
-    actor,
+    actor: caller.actor,
+    readOnly: caller.readOnly,
     sourceIp: req?.socket.remoteAddress ?? null,
     integrations: options.integrations,
     destinationGuard: options.destinationGuard,
@@ -84,14 +104,24 @@ export function createManagementServer(options: ManagementServerOptions): { serv
   // graphql-ws subscribers share one execution per message and document (fan-out.ts).
   const fanOut = createFanOut({
     live: options.live,
-    newContext: () => contextFor(undefined, requestIdFrom(undefined), 'subscription'),
+    newContext: () => contextFor(undefined, requestIdFrom(undefined), { actor: 'subscription', readOnly: true }),
     log,
   });
 
   const yoga = createYoga<ServerContext, GraphContext>({
-    schema: guardSchemaInputs(buildSchema()),
+    schema: refuseMutationsToReadOnlyKeys(guardSchemaInputs(buildSchema())),
     graphqlEndpoint: '/graphql',
-    graphiql: !options.production,
+    // GraphiQL from the project's own dependencies (no CDN), outside production only.
+    graphiql: options.production
+      ? false
+      : {
+          title: 'Hookgate GraphiQL',
+          headers: JSON.stringify({ [API_KEY_HEADER]: '<your management key>' }, null, 2),
+          defaultQuery: GRAPHIQL_QUERY,
+          subscriptionsProtocol: 'WS',
+        },
+    // GraphiQL's bundle is 9 MB of JavaScript: loaded on the first page view, not at every start.
+    renderGraphiQL: async (graphiqlOptions) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(graphiqlOptions),
     landingPage: false,
     // Unexpected errors are masked; typed errors and GraphQLErrors reach the client.
     maskedErrors: true,
@@ -101,8 +131,14 @@ export function createManagementServer(options: ManagementServerOptions): { serv
       warn: (...args) => log.warn({ args }, 'yoga'),
       error: (...args) => log.error({ args }, 'yoga'),
     },
-    plugins: [armor(), useClosedErrors(), ...(options.production ? [useNoIntrospection()] : []), requestIdHeader()],
-    context: ({ req, requestId, actor }) => contextFor(req, requestId, actor),
+    plugins: [
+      armor(),
+      useClosedErrors(),
+      ...(options.production ? [useNoIntrospection()] : []),
+      requestIdHeader(),
+      ...(operationMetrics ? [operationMetrics] : []),
+    ],
+    context: ({ req, requestId, caller }) => contextFor(req, requestId, caller),
   });
 
   const headersTimeoutMs = options.headersTimeoutMs ?? 10_000;
@@ -118,6 +154,7 @@ export function createManagementServer(options: ManagementServerOptions): { serv
   }, (req, res) => {
     const requestId = requestIdFrom(req.headers['x-request-id']);
     const path = (req.url ?? '/').split('?', 1)[0]!;
+    if (routes.some((route) => route(req, res, path, requestId))) return;
     if (path === '/api/v1/health') {
       checkHealth(options.healthChecks)
         .then((report) => sendJson(res, report.status === 'ok' ? 200 : 503, { ...report, mode: options.mode }))
@@ -142,8 +179,8 @@ export function createManagementServer(options: ManagementServerOptions): { serv
     if (path !== '/graphql') return sendError(res, 404, 'NOT_FOUND', 'no such route', requestId);
     // GraphiQL's page itself carries no data; every request it sends is authenticated like any other.
     const wantsGraphiql = !options.production && req.method === 'GET' && (req.headers.accept ?? '').includes('text/html');
-    const actor = keys.authenticate(req.headers[API_KEY_HEADER] as string | undefined);
-    if (!actor && !wantsGraphiql) {
+    const caller = keys.authenticate(req.headers[API_KEY_HEADER] as string | undefined);
+    if (!caller && !wantsGraphiql) {
       return sendError(res, 401, 'UNAUTHORIZED', `missing or invalid ${API_KEY_HEADER}`, requestId);
     }
     // yoga may answer synchronously (no promise); both paths end in the same error handler.
@@ -160,7 +197,7 @@ export function createManagementServer(options: ManagementServerOptions): { serv
           // yoga's node adapter takes an already-read body from `req.body` instead of the stream.
           if (read.body.length > 0) (req as IncomingMessage & { body?: Buffer }).body = read.body;
         }
-        return yoga.handle(req, res, { requestId, actor: actor ?? 'anonymous' });
+        return yoga.handle(req, res, { requestId, caller: caller ?? { actor: 'anonymous', readOnly: true } });
       })
       .catch((error: unknown) => {
         log.error({ requestId, err: error }, 'unexpected management API failure');
@@ -172,7 +209,7 @@ export function createManagementServer(options: ManagementServerOptions): { serv
   // The transport's own cap is wider than one operation's, so that an oversized operation is
   // answered on its id (above) instead of closing the socket; past this cap the socket closes.
   const wsServer = new WebSocketServer({ server, path: '/graphql', maxPayload: WS_MAX_MESSAGE_BYTES });
-  const wsCleanup = useServer<Record<string, unknown>, { actor?: string; requestId?: string }>(
+  const wsCleanup = useServer<Record<string, unknown>, { caller?: Caller; requestId?: string }>(
     {
       onConnect: (ctx) => {
         const presented = ctx.connectionParams?.[API_KEY_HEADER];
@@ -180,9 +217,9 @@ export function createManagementServer(options: ManagementServerOptions): { serv
           ctx.extra.socket.close(CloseCode.Unauthorized, 'Unauthorized');
           return false;
         }
-        const actor = keys.authenticate(presented);
-        if (!actor) return false; // graphql-ws closes with 4403 Forbidden
-        ctx.extra.actor = actor;
+        const caller = keys.authenticate(presented);
+        if (!caller) return false; // graphql-ws closes with 4403 Forbidden
+        ctx.extra.caller = caller;
         ctx.extra.requestId = requestIdFrom(undefined);
         return true;
       },
@@ -215,7 +252,7 @@ export function createManagementServer(options: ManagementServerOptions): { serv
           operationName: payload.operationName ?? null,
           document,
           variableValues: payload.variables ?? null,
-          contextValue: contextFor(ctx.extra.request, ctx.extra.requestId!, ctx.extra.actor!),
+          contextValue: contextFor(ctx.extra.request, ctx.extra.requestId!, ctx.extra.caller!),
           rootValue: { execute, subscribe, id, query: payload.query, socket: ctx.extra.socket },
         };
         return args;
@@ -228,6 +265,12 @@ export function createManagementServer(options: ManagementServerOptions): { serv
     },
     wsServer,
   );
+
+  options.metrics?.liveSubscriptions.set(0);
+  options.metrics?.onScrape(() => {
+    options.metrics?.liveSubscriptions.set(fanOut.stats().subscribers + (operationMetrics?.active() ?? 0));
+    return Promise.resolve();
+  });
 
   return {
     server,

@@ -1,7 +1,7 @@
 import { eventIdFor } from '../ids.js';
 import type { Logger } from '../log.js';
 import { createOutageLog } from '../outage-log.js';
-import type { Counters } from '../metrics.js';
+import type { Metrics } from '../metrics.js';
 import type { Coordination } from '../ports/coordination.js';
 import type { EventLogProducer } from '../ports/event-log.js';
 import type { ErrorCode } from './errors.js';
@@ -37,7 +37,7 @@ export interface WebhookHandlerDeps {
   producer: EventLogProducer;
   /** Shared per-(provider, source address) buckets; see Coordination.consumeRateLimit. */
   rateLimiter: Pick<Coordination, 'consumeRateLimit'>;
-  counters: Counters;
+  metrics: Pick<Metrics, 'ingressRequests' | 'ingressRateLimited' | 'ingressProduceSeconds' | 'ingressBodyBytes'>;
   log: Logger;
   maxBodyBytes: number;
   /** Applies to integrations that set no limit of their own. */
@@ -166,6 +166,7 @@ export function createWebhookHandler(deps: WebhookHandlerDeps) {
     }
     const eventId = eventIdFor(integration.id, eventKey);
 
+    const producing = deps.metrics.ingressProduceSeconds.startTimer();
     try {
       await deps.producer.publish({
         eventId,
@@ -183,6 +184,8 @@ export function createWebhookHandler(deps: WebhookHandlerDeps) {
         rawBody,
       });
       publishOutage.succeeded();
+      producing();
+      deps.metrics.ingressBodyBytes.observe({ provider: integration.provider }, rawBody.length);
     } catch (error) {
       // Never a 2xx for an event the log did not acknowledge: the provider must send it again.
       publishOutage.failed(error, { provider: request.provider, requestId: request.requestId });
@@ -193,11 +196,10 @@ export function createWebhookHandler(deps: WebhookHandlerDeps) {
 
   return async function handleWebhook(request: WebhookRequest): Promise<WebhookOutcome> {
     const outcome = await decide(request);
-    deps.counters.increment('ingress_webhooks_total', {
-      // An unknown name is the sender's choice: as a label it would grow one counter per name.
-      provider: outcome.kind === 'rejected' && outcome.code === 'NOT_FOUND' ? '(unknown)' : request.provider,
-      outcome: outcome.kind === 'accepted' ? 'accepted' : outcome.code,
-    });
+    // An unknown name is the sender's choice: as a label it would grow one series per name.
+    const provider = outcome.kind === 'rejected' && outcome.code === 'NOT_FOUND' ? '(unknown)' : request.provider;
+    deps.metrics.ingressRequests.inc({ provider, outcome: outcome.kind === 'accepted' ? 'accepted' : outcome.code });
+    if (outcome.kind === 'rejected' && outcome.code === 'RATE_LIMITED') deps.metrics.ingressRateLimited.inc({ provider });
     return outcome;
   };
 }

@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { requestIdFrom } from '../ids.js';
 import type { Logger } from '../log.js';
-import type { Counters } from '../metrics.js';
+import type { Metrics } from '../metrics.js';
+import type { Route } from '../observability/routes.js';
 import { checkHealth, flatHeaders, DEFAULT_DRAIN, readBodyCapped, sendError, sendErrorAndClose, sendJson } from '../http.js';
 import type { ErrorCode } from './errors.js';
 import type { WebhookHandler, WebhookOutcome } from './handle-webhook.js';
@@ -15,7 +16,9 @@ const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 export interface IngressServerOptions {
   handleWebhook: WebhookHandler;
   healthChecks: Record<string, () => Promise<unknown>>;
-  counters: Counters;
+  metrics: Pick<Metrics, 'ingressRequests'>;
+  /** /api/v1/health/live and /ready (observability/routes.ts). */
+  routes?: Route[];
   log: Logger;
   trustedProxies?: readonly string[];
   bodyTimeoutMs?: number;
@@ -65,6 +68,7 @@ export function createIngressServer(options: IngressServerOptions): Server {
 
   async function route(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
     const path = (req.url ?? '/').split('?', 1)[0]!;
+    if (options.routes?.some((serve) => serve(req, res, path, requestId))) return;
     if (path === '/api/v1/health') {
       if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, 405, 'METHOD_NOT_ALLOWED', 'use GET', requestId, { allow: 'GET' });
       const report = await checkHealth(options.healthChecks);
@@ -125,7 +129,7 @@ export function createIngressServer(options: IngressServerOptions): Server {
     (req, res) => {
       const requestId = requestIdFrom(req.headers['x-request-id']);
       route(req, res, requestId).catch((error: unknown) => {
-        options.counters.increment('ingress_webhooks_total', { outcome: 'INTERNAL_ERROR' });
+        options.metrics.ingressRequests.inc({ provider: '(unknown)', outcome: 'INTERNAL_ERROR' });
         log.error({ requestId, err: error }, 'unexpected ingress failure');
         if (!res.headersSent) sendError(res, 500, 'INTERNAL_ERROR', 'unexpected error', requestId);
         else res.destroy();

@@ -240,13 +240,17 @@ export function createKafkaConsumer(
   let dlqConnected: Promise<void> | undefined;
   let stopping = false;
   let restartTimer: NodeJS.Timeout | undefined;
-  const committer = createOffsetCommitter({
-    commit: (positions) => consumer.commitOffsets(positions),
-    onError: (error, positions) =>
-      log.debug({ err: (error as Error).message, partitions: positions.map((p) => p.partition) }, 'offset commit failed; trying again'),
-  });
+  const newCommitter = () =>
+    createOffsetCommitter({
+      commit: (positions) => consumer.commitOffsets(positions),
+      onError: (error, positions) =>
+        log.debug({ err: (error as Error).message, partitions: positions.map((p) => p.partition) }, 'offset commit failed; trying again'),
+    });
+  // Replaced at each start: a stop closes it.
+  let committer = newCommitter();
   // Batches being handled now: a stop lets them finish and commits their positions first.
   const handling = new Set<Promise<unknown>>();
+  let stopListening: (() => void) | undefined;
 
   const runConfig = (handler: BatchHandler): Parameters<Consumer['run']>[0] => ({
     autoCommit: false,
@@ -318,11 +322,15 @@ export function createKafkaConsumer(
       });
     },
     async start(handler: BatchHandler) {
+      // A consumer may be started again after a stop (readiness drills, tests): same group, same member role.
+      stopping = false;
+      committer = newCommitter();
+      stopListening?.();
       await ensureTopics(kafka, settings);
       await consumer.subscribe({ topics: [settings.topic], fromBeginning: true });
       // kafkajs restarts itself after errors it deems retriable; after any other crash it stays
       // down, and a persist process that consumes nothing must not look alive. Start it again.
-      consumer.on(consumer.events.CRASH, ({ payload }) => {
+      stopListening = consumer.on(consumer.events.CRASH, ({ payload }) => {
         if (payload.restart || stopping) return;
         log.error({ err: payload.error.message }, 'kafka consumer stopped after an error; starting it again');
         const again = () => {

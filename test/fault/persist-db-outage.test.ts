@@ -40,7 +40,7 @@ describeWithServices('the database lost while the persist consumer stores batche
     const env = hookgateEnv(database.url);
     ingress = await startAppOn({ ...env, HOOKGATE_ROLE: 'ingress,graph' });
     await createHmacIntegration(ingress, { provider: 'acme', secret });
-    const config = loadConfig({ ...env, HOOKGATE_ROLE: 'persist', INGRESS_PORT: '0', MANAGEMENT_PORT: '0', DATABASE_URL: proxied.toString() });
+    const config = loadConfig({ ...env, HOOKGATE_ROLE: 'persist', INGRESS_PORT: '0', MANAGEMENT_PORT: '0', METRICS_PORT: '0', DATABASE_URL: proxied.toString() });
     persist = await startApp(config, createLogger({ level: 'debug', write: (line) => void lines.push(line) }));
   }, 60_000);
 

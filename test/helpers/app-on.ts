@@ -21,6 +21,7 @@ export async function startAppOn(env: Record<string, string>): Promise<InProcess
   const config = loadConfig({
     INGRESS_PORT: '0',
     MANAGEMENT_PORT: '0',
+    METRICS_PORT: '0',
     ...env,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
   });

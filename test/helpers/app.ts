@@ -25,6 +25,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     INGRESS_PORT: '0',
     MANAGEMENT_PORT: '0',
+    METRICS_PORT: '0',
     DATABASE_URL: database.url,
     REDIS_URL: services.redisUrl!,
     REDIS_KEY_PREFIX: `hookgate-test:${run}:`,

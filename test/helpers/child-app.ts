@@ -65,6 +65,7 @@ export async function spawnHookgate(
     ...(process.env.TMPDIR ? { TMPDIR: process.env.TMPDIR } : {}),
     INGRESS_PORT: String(await freePort()),
     MANAGEMENT_PORT: String(await freePort()),
+    METRICS_PORT: '0',
     ...env,
   };
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: REPO_ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -88,6 +88,7 @@ export async function openDirectGraph(backend: 'postgres' | 'pglite'): Promise<D
     log,
     requestId: 'test-request',
     actor: 'key:test',
+    readOnly: false,
     sourceIp: '127.0.0.1',
     integrations: { find: async () => null, changed: async () => {}, listen: async () => async () => {} },
     destinationGuard: { check: async () => ({ ok: true }) as never },

@@ -24,7 +24,7 @@ interface Started {
 /** Every role in this process, logging at debug into `lines`, so the test can read every line written. */
 async function startCapturing(env: Record<string, string>): Promise<Started> {
   const lines: string[] = [];
-  const config = loadConfig({ NODE_ENV: 'test', INGRESS_PORT: '0', MANAGEMENT_PORT: '0', MANAGEMENT_API_KEY: TEST_API_KEY, DELIVERY_ALLOWED_HOSTS: '127.0.0.1', ...env });
+  const config = loadConfig({ NODE_ENV: 'test', INGRESS_PORT: '0', MANAGEMENT_PORT: '0', METRICS_PORT: '0', MANAGEMENT_API_KEY: TEST_API_KEY, DELIVERY_ALLOWED_HOSTS: '127.0.0.1', ...env });
   const app = await startApp(config, createLogger({ level: 'debug', write: (line) => void lines.push(line) }));
   return {
     app,

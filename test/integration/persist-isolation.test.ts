@@ -90,6 +90,7 @@ describeWithServices('a refused record in a 500-record batch, on Kafka and Postg
       HOOKGATE_ROLE: 'persist',
       INGRESS_PORT: '0',
       MANAGEMENT_PORT: '0',
+      METRICS_PORT: '0',
       MANAGEMENT_API_KEY: 'test-management-key-0123456789',
       DATABASE_URL: database.url,
       REDIS_URL: services.redisUrl!,

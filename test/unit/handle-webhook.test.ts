@@ -3,7 +3,7 @@ import type { Integration } from '../../src/db/schema.js';
 import { createWebhookHandler, storedHeaders, type WebhookRequest } from '../../src/ingress/handle-webhook.js';
 import type { IntegrationDirectory } from '../../src/ingress/integration-directory.js';
 import { silentLogger } from '../../src/log.js';
-import { createCounters } from '../../src/metrics.js';
+import { createMetrics } from '../../src/metrics.js';
 import type { Coordination } from '../../src/ports/coordination.js';
 import type { EventLogProducer, IngressRecord } from '../../src/ports/event-log.js';
 import { hexHmac } from '../helpers/signing.js';
@@ -48,7 +48,7 @@ function setup(
     integrations: directory,
     producer,
     rateLimiter: { consumeRateLimit: options.rateLimit ?? (async () => ({ allowed: true, retryAfterMs: 0 })) },
-    counters: createCounters(),
+    metrics: createMetrics({ defaultMetrics: false }),
     log: silentLogger,
     maxBodyBytes: 1024,
     defaultRateLimitPerMinute: 100,

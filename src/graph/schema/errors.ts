@@ -1,5 +1,5 @@
 import { builder } from '../builder.js';
-import { ConflictError, GoneError, NotFoundError, ValidationError, type FieldError } from '../errors.js';
+import { ConflictError, ForbiddenError, GoneError, NotFoundError, ValidationError, type FieldError } from '../errors.js';
 
 export const ErrorInterface = builder.interfaceRef<Error>('Error').implement({
   description: 'An expected failure the client can act on.',
@@ -50,4 +50,12 @@ builder.objectType(GoneError, {
   isTypeOf: (value) => value instanceof GoneError,
   description: 'What the request needs is gone for good, e.g. an event body purged by retention.',
   fields: (t) => ({ resource: t.exposeString('resource'), resourceId: t.exposeString('resourceId') }),
+});
+
+builder.objectType(ForbiddenError, {
+  name: 'ForbiddenError',
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof ForbiddenError,
+  description: 'The key may not do this: read-only keys (MANAGEMENT_READ_KEYS) query and subscribe, never mutate.',
+  fields: (t) => ({ actor: t.exposeString('actor', { description: 'The non-secret name of the key that asked' }) }),
 });

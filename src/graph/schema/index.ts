@@ -10,6 +10,7 @@ import './audit.js';
 import './replay.js';
 import './status.js';
 import './subscriptions.js';
+import './viewer.js';
 
 builder.queryType({});
 builder.mutationType({});

@@ -6,7 +6,7 @@ import type { deliveries} from '../../db/schema.js';
 import { replayRequests } from '../../db/schema.js';
 import { builder } from '../builder.js';
 import { keysetConnection } from '../cursor.js';
-import { badUserInput, ConflictError, GoneError, NotFoundError, ValidationError } from '../errors.js';
+import { badUserInput, ConflictError, ForbiddenError, GoneError, NotFoundError, ValidationError } from '../errors.js';
 import { DeliveryRef, reasonSchema, requestedBySchema } from './delivery.js';
 import { EventFilter, parseEventFilter } from './event.js';
 
@@ -127,8 +127,12 @@ const ReplayPreviewRef = builder.objectRef<BulkReplayPreview>('ReplayPreview').i
 const failure = (error: ValidationError) => wrapErrorIfMatches(error, [ValidationError]) as unknown as BulkReplayPreview;
 
 const ReplayEventsResult = builder.unionType('ReplayEventsResult', {
-  types: [ReplayRequestRef, ReplayPreviewRef, ValidationError],
-  resolveType: (value) => (errorTypeMap.has(value as object) ? 'ValidationError' : 'requestedBy' in value ? 'ReplayRequest' : 'ReplayPreview'),
+  types: [ReplayRequestRef, ReplayPreviewRef, ValidationError, ForbiddenError],
+  resolveType: (value) => {
+    const errorType = errorTypeMap.get(value as object);
+    if (errorType) return errorType === ForbiddenError ? 'ForbiddenError' : 'ValidationError';
+    return 'requestedBy' in value ? 'ReplayRequest' : 'ReplayPreview';
+  },
 });
 
 builder.mutationField('replayEvents', (t) =>
