@@ -7,7 +7,7 @@ import { ConfigError, loadConfig, type Config } from '../config.js';
 import { migrateDatabase, openDatabase } from '../db/client.js';
 import { integrations } from '../db/schema.js';
 import { DEMO_PROVIDER } from '../first-run.js';
-import type { SchemeName } from '../ingress/schemes/types.js';
+import type { SchemeName } from '../ingress/schemes/index.js';
 import { runServer } from '../run.js';
 import { loadKeyring } from '../secrets/encryption-keys.js';
 import { resealPlainSecrets, resealSecrets } from '../secrets/reseal.js';
@@ -24,8 +24,10 @@ const USAGE = `usage: hookgate <command>
 
   start [--role ingress,persist,delivery,graph]   run Hookgate (same as npm start)
   migrate                                           apply the database migrations
-  send <provider> --file body.json [--secret S] [--id ID]
-                                                    sign body.json with the integration's scheme and POST it
+  send <provider> --file body.json [--secret S] [--private-key key.pem] [--id ID]
+                                                    sign body.json as the integration's provider would and POST it
+                                                    (form-posting providers get it form-encoded; DISCORD and
+                                                    SENDGRID sign with the key file, else the published test pair)
   integrations list                                 list integrations (needs a running server)
   integrations create --provider P --name N --scheme SCHEME --secret S
                       [--header H] [--event-key-path $.id] [--destination URL]...
@@ -109,7 +111,7 @@ async function secretFor(cfg: Config, provider: string, explicit: string | undef
 }
 
 async function send(cfg: Config, args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { file: { type: 'string' }, secret: { type: 'string' }, id: { type: 'string' } } });
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { file: { type: 'string' }, secret: { type: 'string' }, 'private-key': { type: 'string' }, id: { type: 'string' } } });
   const provider = positionals[0];
   if (!provider) throw new UsageError('send: name the provider, e.g. `hookgate send demo --file body.json`');
   if (!values.file) throw new UsageError('send: --file is required (a JSON file with the webhook body)');
@@ -121,16 +123,27 @@ async function send(cfg: Config, args: string[]): Promise<void> {
   } catch {
     throw new UsageError(`send: ${values.file} is not valid JSON`);
   }
-  const data = await graphql<{ integration: { provider: string; verification: { scheme: SchemeName; header: string | null } } | null }>(
+  const data = await graphql<{ integration: { provider: string; verification: { scheme: SchemeName; header: string | null; publicUrl: string | null } } | null }>(
     cfg,
-    'query ($provider: String) { integration(provider: $provider) { provider verification { scheme header } } }',
+    'query ($provider: String) { integration(provider: $provider) { provider verification { scheme header publicUrl } } }',
     { provider },
   );
   if (!data.integration) throw new UsageError(`send: no integration for provider "${provider}"; see \`hookgate integrations list\``);
   const secret = await secretFor(cfg, provider, values.secret);
-  const headers = signAs(data.integration.verification.scheme, secret, body, { header: data.integration.verification.header, id: values.id ?? `cli_${randomUUID()}` });
+  const { verification } = data.integration;
+  const privateKey = values['private-key']
+    ? await readFile(values['private-key'], 'utf8').catch(() => {
+        throw new UsageError(`send: cannot read ${values['private-key']}`);
+      })
+    : undefined;
+  const sample = signAs(verification.scheme, secret, body, {
+    header: verification.header,
+    id: values.id ?? `cli_${randomUUID()}`,
+    settings: verification.publicUrl ? { publicUrl: verification.publicUrl } : {},
+    ...(privateKey ? { privateKey } : {}),
+  });
   const url = `http://${cfg.host}:${cfg.ingress.port}/api/v1/webhooks/${provider}`;
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': sample.contentType, ...sample.headers }, body: new Uint8Array(sample.body) });
   const text = await response.text();
   process.stdout.write(`${response.status} ${text}\n`);
   if (!response.ok) process.exitCode = 1;
