@@ -10,6 +10,7 @@ describe('provider presets', () => {
   it('has a case for every preset in the registry, and at least 30 presets', () => {
     expect(CASES.map((c) => c.scheme).sort()).toEqual([...SUPPORTED_SCHEMES].sort());
     expect(SUPPORTED_SCHEMES.length).toBeGreaterThanOrEqual(30);
+    for (const name of SUPPORTED_SCHEMES) expect(schemeFor(name)!.name).toBe(name);
   });
 });
 
