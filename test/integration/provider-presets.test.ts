@@ -16,6 +16,7 @@ import { describeWithServices } from '../helpers/services.js';
 describeWithServices('provider presets through the real ingress', ['kafka', 'postgres', 'redis'], () => {
   let app: TestApp;
   let sql: postgres.Sql;
+  let discordId: string;
   const publicUrl = 'https://hooks.example.com/api/v1/webhooks/twilio';
   const secret = 'provider-signing-secret-0123456789';
 
@@ -36,7 +37,7 @@ describeWithServices('provider presets through the real ingress', ['kafka', 'pos
     await createIntegration('twilio', { scheme: 'TWILIO', secret, publicUrl });
     await createIntegration('zoom', { scheme: 'ZOOM', secret });
     await createIntegration('okta', { scheme: 'OKTA', secret });
-    await createIntegration('discord', { scheme: 'DISCORD', secret: TEST_KEY_PAIRS.ed25519.publicKey });
+    discordId = await createIntegration('discord', { scheme: 'DISCORD', secret: TEST_KEY_PAIRS.ed25519.publicKey });
   });
   afterAll(async () => {
     await sql?.end({ timeout: 5 });
@@ -52,6 +53,13 @@ describeWithServices('provider presets through the real ingress', ['kafka', 'pos
       `mutation { createIntegration(input: { provider: "sendgrid", name: "s", verification: { scheme: SENDGRID, secret: "not-a-public-key-at-all" } }) { __typename } }`,
     );
     expect(badKey.data?.createIntegration.__typename).toBe('ValidationError');
+    const rotate = (secret: string) =>
+      app.graphql<{ rotateIntegrationSecret: { __typename: string } }>(
+        'mutation ($input: RotateIntegrationSecretInput!) { rotateIntegrationSecret(input: $input) { __typename } }',
+        { input: { id: discordId, secret, previousSecretTtlSeconds: 0 } },
+      );
+    expect((await rotate('not-a-public-key-at-all')).data?.rotateIntegrationSecret.__typename).toBe('ValidationError');
+    expect((await rotate(TEST_KEY_PAIRS.ed25519.publicKey)).data?.rotateIntegrationSecret.__typename).toBe('Integration');
   });
 
   it('stores a Twilio form post raw, with its fields as a JSON object in payload', async () => {

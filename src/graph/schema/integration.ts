@@ -225,6 +225,11 @@ builder.mutationField('rotateIntegrationSecret', (t) =>
           .where(eq(integrations.id, id))
           .returning();
         if (!row) throw new NotFoundError('Integration', id);
+        // Thrown inside the transaction, so an unreadable key never replaces a working one.
+        if (schemeFor(row.scheme)?.publicKey && !publicKeyFrom(secret)) {
+          const message = `${row.scheme} verifies with the provider's public key: give it as PEM, base64 DER or (Ed25519) 64 hex digits`;
+          throw new ValidationError(`invalid input: input.secret: ${message}`, [{ path: ['input', 'secret'], message }]);
+        }
         await recordAudit(tx, ctx, {
           action: 'integration.secret_rotated',
           targetType: 'integration',
