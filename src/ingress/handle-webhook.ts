@@ -169,7 +169,8 @@ export function createWebhookHandler(deps: WebhookHandlerDeps) {
       settings: integration.settings,
       now: receivedAt,
       method,
-      ...(publicUrl ? { url: request.query ? `${publicUrl}?${request.query}` : publicUrl } : {}),
+      // A public URL configured with its query is taken as the whole signed URL; otherwise the request's query is added.
+      ...(publicUrl ? { url: request.query && !publicUrl.includes('?') ? `${publicUrl}?${request.query}` : publicUrl } : {}),
       payload: () => {
         const body = parse();
         return body.ok ? body.payload : undefined;

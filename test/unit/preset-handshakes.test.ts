@@ -153,6 +153,10 @@ describe('bodies beyond JSON objects', () => {
     // The URL is part of what Twilio signs: another query string is another URL.
     expect(await handle(request(body, headers, { query: 'x=1' }))).toMatchObject({ kind: 'rejected', code: 'SIGNATURE_INVALID' });
     expect(await handle(request(body, { ...headers, 'content-type': 'application/json' }))).toMatchObject({ kind: 'rejected', code: 'UNSUPPORTED_MEDIA_TYPE' });
+    // A public URL configured with its query string is the whole signed URL.
+    const withQuery = setup('TWILIO', { settings: { publicUrl: `${url}?region=eu` } });
+    const signedWithQuery = twilio.getExpectedTwilioSignature(SECRET, `${url}?region=eu`, { MessageSid: 'SM1', SmsStatus: 'received', Body: 'Hi there' });
+    expect(await withQuery.handle(request(body, { ...headers, 'x-twilio-signature': signedWithQuery }, { query: 'region=eu' }))).toMatchObject({ kind: 'accepted' });
   });
 
   it('a preset without a public URL configured refuses URL-signed requests instead of guessing the URL', async () => {
