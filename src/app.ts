@@ -13,6 +13,7 @@ import { createSsrfGuard } from './consumers/ssrf-guard.js';
 import { createStatusPublisher } from './consumers/status-events.js';
 import { createManagementServer } from './graph/server.js';
 import { createWebhookHandler } from './ingress/handle-webhook.js';
+import { createHandshakeRecorder } from './ingress/handshake-audit.js';
 import { createIntegrationDirectory } from './ingress/integration-directory.js';
 import { createIngressServer } from './ingress/server.js';
 import type { Logger } from './log.js';
@@ -155,6 +156,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
           log: log.child({ component: 'ingress' }),
           maxBodyBytes: config.ingress.maxBodyBytes,
           defaultRateLimitPerMinute: config.ingress.rateLimitPerMinute,
+          recordHandshake: createHandshakeRecorder(database.db),
         }),
         healthChecks,
         metrics,

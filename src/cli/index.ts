@@ -7,7 +7,7 @@ import type { Config } from '../config.js';
 import { openDatabase } from '../db/client.js';
 import { integrations } from '../db/schema.js';
 import { DEMO_PROVIDER } from '../first-run.js';
-import type { SchemeName } from '../ingress/schemes/types.js';
+import type { SchemeName } from '../ingress/schemes/index.js';
 import { deliveriesCommand } from './commands/deliveries.js';
 import { destinationsCommand } from './commands/destinations.js';
 import { eventsCommand } from './commands/events.js';
@@ -47,7 +47,7 @@ async function secretFor(cfg: Config, provider: string, explicit: string | undef
 }
 
 async function send(cfg: Config, args: string[]): Promise<void> {
-  const { values, positionals } = flags(args, { file: { type: 'string' }, secret: { type: 'string' }, id: { type: 'string' } }, 'send');
+  const { values, positionals } = flags(args, { file: { type: 'string' }, secret: { type: 'string' }, 'private-key': { type: 'string' }, id: { type: 'string' } }, 'send');
   const provider = positionals[0];
   if (!provider) throw new UsageError('send: name the provider, e.g. `hookgate send demo --file body.json`');
   if (!values.file) throw new UsageError('send: --file is required (a JSON file with the webhook body)');
@@ -59,20 +59,31 @@ async function send(cfg: Config, args: string[]): Promise<void> {
   } catch {
     throw new UsageError(`send: ${values.file} is not valid JSON`);
   }
-  const data = await graphql<{ integration: { provider: string; verification: { scheme: SchemeName; header: string | null } } | null }>(
+  const data = await graphql<{ integration: { provider: string; verification: { scheme: SchemeName; header: string | null; publicUrl: string | null } } | null }>(
     cfg,
-    'query ($provider: String) { integration(provider: $provider) { provider verification { scheme header } } }',
+    'query ($provider: String) { integration(provider: $provider) { provider verification { scheme header publicUrl } } }',
     { provider },
   );
   if (!data.integration) throw new UsageError(`send: no integration for provider "${provider}"; see \`hookgate integrations list\``);
   const secret = await secretFor(cfg, provider, values.secret);
-  const headers = signAs(data.integration.verification.scheme, secret, body, { header: data.integration.verification.header, id: values.id ?? `cli_${randomUUID()}` });
+  const { verification } = data.integration;
+  const privateKey = values['private-key']
+    ? await readFile(values['private-key'], 'utf8').catch(() => {
+        throw new UsageError(`send: cannot read ${values['private-key']}`);
+      })
+    : undefined;
+  const sample = signAs(verification.scheme, secret, body, {
+    header: verification.header,
+    id: values.id ?? `cli_${randomUUID()}`,
+    settings: verification.publicUrl ? { publicUrl: verification.publicUrl } : {},
+    ...(privateKey ? { privateKey } : {}),
+  });
   // --id travels only in schemes with an id header; say so rather than drop it silently.
-  if (values.id && !Object.values(headers).includes(values.id)) {
-    process.stderr.write(`hookgate: note: ${data.integration.verification.scheme} has no id header, so --id is not sent: the event key comes from the body (eventKeyPath) or its SHA-256\n`);
+  if (values.id && !Object.values(sample.headers).includes(values.id)) {
+    process.stderr.write(`hookgate: note: ${verification.scheme} has no id header, so --id is not sent: the event key comes from the body (eventKeyPath) or its SHA-256\n`);
   }
   const url = `http://${cfg.host}:${cfg.ingress.port}/api/v1/webhooks/${provider}`;
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': sample.contentType, ...sample.headers }, body: new Uint8Array(sample.body) });
   const text = await response.text();
   process.stdout.write(`${response.status} ${text}\n`);
   if (!response.ok) process.exitCode = 1;
@@ -82,11 +93,15 @@ async function send(cfg: Config, args: string[]): Promise<void> {
 const sendCommand: Command = {
   name: 'send',
   summary: 'sign a JSON file with the integration\'s scheme and POST it to the ingress',
-  usage: `usage: hookgate send <provider> --file body.json [--secret S] [--id ID]
+  usage: `usage: hookgate send <provider> --file body.json [--secret S] [--private-key key.pem] [--id ID]
 
-  --file F     the webhook body (a JSON object)
-  --secret S   the integration's signing secret (default: the demo's, or read from DATABASE_URL)
-  --id ID      the delivery id, for schemes with an id header (STANDARD_WEBHOOKS, GITHUB, SHOPIFY)
+Signs the body as the integration's provider would (every preset) and POSTs it to the ingress.
+
+  --file F            the webhook body (a JSON object; form-posting presets get it form-encoded)
+  --secret S          the integration's signing secret (default: the demo's, or read from DATABASE_URL)
+  --private-key K     PEM private key for public-key presets (DISCORD, SENDGRID); default: the
+                      published test key pair (src/cli/test-keys.ts)
+  --id ID             the delivery id, for schemes with an id header (e.g. STANDARD_WEBHOOKS, GITHUB, SHOPIFY)
 `,
   run: (ctx, args) => send(ctx.cfg, args),
 };

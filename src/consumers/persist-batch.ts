@@ -2,6 +2,7 @@ import { runPersistStatement, type PersistColumns } from '../db/persist-statemen
 import type { Database } from '../db/client.js';
 import { auditEntries } from '../db/schema.js';
 import { jsonbCanHold } from '../json/scan-json.js';
+import { FORM_CONTENT_TYPE, parseFormBody } from '../ingress/form-body.js';
 import type { LoggedRecord } from '../ports/event-log.js';
 
 export interface PersistResult {
@@ -48,6 +49,7 @@ export async function persistBatch(db: Database, batch: LoggedRecord[], options:
     receivedAt: [],
     kafkaPartition: [],
     kafkaOffset: [],
+    payloadJson: [],
   };
   for (const { record, partition, offset } of unique) {
     columns.id.push(record.eventId);
@@ -58,7 +60,10 @@ export async function persistBatch(db: Database, batch: LoggedRecord[], options:
     columns.orderingKey.push(record.orderingKey);
     columns.rawBody.push(record.rawBody);
     columns.headers.push(JSON.stringify(record.headers));
-    columns.jsonbOk.push(!options.withoutPayload && jsonbCanHold(record.rawBody));
+    // A form post (Twilio, Slack commands) is stored raw and shown as an object of its fields.
+    const formJson = FORM_CONTENT_TYPE.test(record.headers['content-type'] ?? '') ? JSON.stringify(parseFormBody(record.rawBody)) : null;
+    columns.payloadJson.push(formJson);
+    columns.jsonbOk.push(!options.withoutPayload && jsonbCanHold(formJson === null ? record.rawBody : Buffer.from(formJson, 'utf8')));
     columns.sourceIp.push(record.sourceIp);
     columns.receivedAt.push(record.receivedAt);
     columns.kafkaPartition.push(partition);

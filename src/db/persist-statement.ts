@@ -12,22 +12,24 @@ import type { Database } from './client.js';
  * key), as `deliveryRowsFor` builds them for replays.
  *
  * The body crosses the wire once, as bytea: `payload` is made from it here when the caller says
- * jsonb can hold it (`jsonb_ok`), and is null otherwise.
+ * jsonb can hold it (`jsonb_ok`), and is null otherwise. A body that is not JSON (a form post)
+ * comes with its JSON view as `payload_json` instead (issue 16).
  * Only columns the deliveries table has had since 0000 are written: the rest take their defaults.
  */
 export const PERSIST_STATEMENT = `
 with input as (
   select *
   from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bytea[],
-              $8::text[], $9::bool[], $10::text[], $11::timestamptz[], $12::int[], $13::bigint[])
+              $8::text[], $9::bool[], $10::text[], $11::timestamptz[], $12::int[], $13::bigint[], $14::text[])
        with ordinality as t(id, integration_id, provider, event_key, event_type, ordering_key, raw_body,
-                            headers, jsonb_ok, source_ip, received_at, kafka_partition, kafka_offset, ordinal)
+                            headers, jsonb_ok, source_ip, received_at, kafka_partition, kafka_offset,
+                            payload_json, ordinal)
 ),
 stored as (
   insert into events (id, integration_id, provider, event_key, event_type, ordering_key, raw_body, headers,
                       payload, source_ip, received_at, kafka_partition, kafka_offset)
   select id, integration_id, provider, event_key, event_type, ordering_key, raw_body, headers::jsonb,
-         case when jsonb_ok then convert_from(raw_body, 'UTF8')::jsonb end, source_ip, received_at,
+         case when jsonb_ok then coalesce(payload_json::jsonb, convert_from(raw_body, 'UTF8')::jsonb) end, source_ip, received_at,
          kafka_partition, kafka_offset
   from input
   order by ordinal
@@ -79,6 +81,8 @@ export interface PersistColumns {
   receivedAt: Date[];
   kafkaPartition: number[];
   kafkaOffset: string[];
+  /** The JSON view of a body that is not itself JSON (a form's fields), else null. */
+  payloadJson: (string | null)[];
 }
 
 export interface PersistStatementResult {
@@ -104,6 +108,7 @@ function parametersOf(columns: PersistColumns): unknown[] {
     columns.receivedAt.map((at) => at.toISOString()),
     columns.kafkaPartition,
     columns.kafkaOffset,
+    columns.payloadJson,
   ];
 }
 

@@ -14,6 +14,7 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
+import type { SchemeName } from '../ingress/schemes/index.js';
 import { currentKeyring, SEALED_PREFIX } from '../secrets/secret-box.js';
 
 /**
@@ -42,15 +43,12 @@ const bytea = customType<{ data: Buffer; driverData: Buffer | Uint8Array }>({
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 const updatedAt = () => timestamp('updated_at', { withTimezone: true }).notNull().defaultNow();
 
-export const verificationScheme = pgEnum('verification_scheme', [
-  'HMAC_SHA256',
-  'SHARED_TOKEN',
-  'STRIPE',
-  'GITHUB',
-  'SHOPIFY',
-  'SLACK',
-  'STANDARD_WEBHOOKS',
-]);
+/**
+ * The verification scheme or provider preset, as text since migration 0010: the registry in
+ * src/ingress/schemes is the list (writes are validated against it), so adding a preset needs no
+ * migration.
+ */
+export type VerificationSchemeName = SchemeName;
 
 export const deliveryStatus = pgEnum('delivery_status', [
   'PENDING',
@@ -78,6 +76,12 @@ export type VerificationSettings = {
    * also share a Kafka partition, so their receipt order survives the trip. Default: the event key.
    */
   orderingKeyPath?: string;
+  /**
+   * The URL the provider calls, as configured at the provider (e.g.
+   * `https://hooks.example.com/api/v1/webhooks/twilio`), for presets whose signature covers the URL
+   * (Twilio, Square, HubSpot): behind proxies the request's own URL is not what was signed.
+   */
+  publicUrl?: string;
 };
 
 export const integrations = pgTable(
@@ -86,7 +90,7 @@ export const integrations = pgTable(
     id: uuid('id').primaryKey().defaultRandom(),
     provider: text('provider').notNull(),
     name: text('name').notNull(),
-    scheme: verificationScheme('scheme').notNull(),
+    scheme: text('scheme').$type<SchemeName>().notNull(),
     settings: jsonb('settings').$type<VerificationSettings>().notNull().default({}),
     secret: encryptedText('secret').notNull(),
     previousSecret: encryptedText('previous_secret'),

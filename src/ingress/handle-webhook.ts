@@ -5,11 +5,11 @@ import type { Metrics } from '../metrics.js';
 import type { Coordination } from '../ports/coordination.js';
 import type { EventLogProducer } from '../ports/event-log.js';
 import type { ErrorCode } from './errors.js';
-import { MAX_JSON_DEPTH, scanJson } from '../json/scan-json.js';
 import { bodyHashKey, MAX_EVENT_KEY_LENGTH, readJsonPath } from './event-key.js';
 import { activeSecrets, type IntegrationDirectory } from './integration-directory.js';
+import { bodyKindOf, mediaTypeMessage, parseWebhookBody, type ParsedBody } from './parse-body.js';
 import { schemeFor } from './schemes/index.js';
-import type { RequestHeaders } from './schemes/types.js';
+import type { HandshakeReply, RequestHeaders, VerificationInput } from './schemes/types.js';
 
 /**
  * Decides what happens to one webhook, without knowing about HTTP (STYLE.md §3).
@@ -24,12 +24,18 @@ export interface WebhookRequest {
   requestId: string;
   sourceIp: string | null;
   headers: RequestHeaders;
+  /** POST unless told; GET reaches the handler only for presets with a GET challenge (Okta). */
+  method?: string;
+  /** The query string, without `?`: part of what URL-signing providers sign, and Graph's validationToken. */
+  query?: string;
   /** Reads the body, stopping as soon as it passes `maxBytes`. */
   readBody(maxBytes: number): Promise<BodyReadResult>;
 }
 
 export type WebhookOutcome =
   | { kind: 'accepted'; eventId: string }
+  /** A provider's handshake, answered exactly as it expects: audited, never stored as an event. */
+  | { kind: 'handshake'; reply: HandshakeReply }
   | { kind: 'rejected'; code: ErrorCode; message: string; retryAfterSeconds?: number };
 
 export interface WebhookHandlerDeps {
@@ -42,10 +48,18 @@ export interface WebhookHandlerDeps {
   maxBodyBytes: number;
   /** Applies to integrations that set no limit of their own. */
   defaultRateLimitPerMinute: number;
+  /** Writes the audit entry of an answered handshake; a handshake is answered only once it is recorded. */
+  recordHandshake?: (entry: HandshakeAudit) => Promise<void>;
   now?: () => Date;
 }
 
-const JSON_CONTENT_TYPE = /^application\/([a-z0-9.+-]+\+)?json\s*(;|$)/i;
+export interface HandshakeAudit {
+  integrationId: string;
+  provider: string;
+  kind: string;
+  requestId: string;
+  sourceIp: string | null;
+}
 // Never stored: credentials, signatures and transport details.
 const UNSTORED_HEADER = /^(host|connection|content-length|transfer-encoding|cookie|authorization|proxy-authorization|x-internal-api-key|x-forwarded-.*)$|signature|token|secret|hmac|api-key|apikey/i;
 
@@ -81,6 +95,17 @@ export function createWebhookHandler(deps: WebhookHandlerDeps) {
   const rateLimiterOutage = createOutageLog(deps.log, 'rate limiter', { consequence: 'requests are allowed without a limit' });
   const publishOutage = createOutageLog(deps.log, 'event log', { consequence: 'webhooks are answered 503' });
 
+  async function answerHandshake(integration: { id: string; provider: string }, request: WebhookRequest, reply: HandshakeReply): Promise<WebhookOutcome> {
+    try {
+      await deps.recordHandshake?.({ integrationId: integration.id, provider: integration.provider, kind: reply.kind, requestId: request.requestId, sourceIp: request.sourceIp });
+    } catch (error) {
+      // Unrecorded means unanswered: the provider asks again, as it does for any failed check.
+      deps.log.warn({ provider: integration.provider, handshake: reply.kind, err: (error as Error).message }, 'could not record a handshake');
+      return reject('SERVICE_UNAVAILABLE', 'the handshake could not be recorded; retry later', 5);
+    }
+    return { kind: 'handshake', reply };
+  }
+
   async function decide(request: WebhookRequest): Promise<WebhookOutcome> {
     // From memory: an unknown provider costs no database work and leaves nothing behind.
     const integration = await deps.integrations.find(request.provider);
@@ -110,10 +135,16 @@ export function createWebhookHandler(deps: WebhookHandlerDeps) {
       return reject('RATE_LIMITED', `more than ${limit} requests per minute from this address`, Math.max(1, Math.ceil(decision.retryAfterMs / 1000)));
     }
 
-    const contentType = request.headers['content-type'] ?? '';
-    if (!JSON_CONTENT_TYPE.test(contentType)) {
-      return reject('UNSUPPORTED_MEDIA_TYPE', 'content-type must be application/json');
-    }
+    const method = request.method ?? 'POST';
+    const query = new URLSearchParams(request.query ?? '');
+    // Echo challenges (Graph's validationToken, Okta's GET) prove and reveal nothing: answered
+    // before the body is read, as the providers send them without a signature.
+    const challenge = scheme.challenge?.({ method, query, headers: request.headers });
+    if (challenge) return answerHandshake(integration, request, challenge);
+    if (method !== 'POST') return reject('METHOD_NOT_ALLOWED', 'use POST');
+
+    const kind = bodyKindOf(request.headers['content-type'] ?? '', scheme.bodyKinds);
+    if (!kind) return reject('UNSUPPORTED_MEDIA_TYPE', mediaTypeMessage(scheme.bodyKinds));
     const declaredLength = Number(request.headers['content-length'] ?? '0');
     if (declaredLength > deps.maxBodyBytes) {
       return reject('PAYLOAD_TOO_LARGE', `body exceeds ${deps.maxBodyBytes} bytes`);
@@ -127,28 +158,32 @@ export function createWebhookHandler(deps: WebhookHandlerDeps) {
 
     const receivedAt = now();
     const secrets = activeSecrets(integration, receivedAt);
-    const verified = scheme.verify({
+    // Parsed at most once: only presets that sign inside the body (Mailgun, Graph) need it before the check.
+    let parsed: ParsedBody | undefined;
+    const parse = () => (parsed ??= parseWebhookBody(rawBody, kind, scheme.acceptsArrays));
+    const publicUrl = integration.settings.publicUrl;
+    const input: VerificationInput = {
       rawBody,
       headers: request.headers,
       secrets,
       settings: integration.settings,
       now: receivedAt,
-    });
+      method,
+      // A public URL configured with its query is taken as the whole signed URL; otherwise the request's query is added.
+      ...(publicUrl ? { url: request.query && !publicUrl.includes('?') ? `${publicUrl}?${request.query}` : publicUrl } : {}),
+      payload: () => {
+        const body = parse();
+        return body.ok ? body.payload : undefined;
+      },
+    };
+    const verified = scheme.verify(input);
     if (!verified.ok) return reject(verified.code, verificationMessage(verified.code));
 
-    // Before JSON.parse, which recurses: a deep body costs one flat pass over its bytes, no more.
-    if (scanJson(rawBody, MAX_JSON_DEPTH).depth > MAX_JSON_DEPTH) {
-      return reject('VALIDATION_ERROR', `body is nested deeper than ${MAX_JSON_DEPTH} levels`);
-    }
-    let payload: unknown;
-    try {
-      payload = JSON.parse(rawBody.toString('utf8'));
-    } catch {
-      return reject('VALIDATION_ERROR', 'body is not valid JSON');
-    }
-    if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) {
-      return reject('VALIDATION_ERROR', 'body must be a JSON object');
-    }
+    const body = parse();
+    if (!body.ok) return reject('VALIDATION_ERROR', body.message);
+    const payload = body.payload;
+    const handshake = scheme.handshake?.(payload, input);
+    if (handshake) return answerHandshake(integration, request, handshake);
 
     const settings = integration.settings;
     // DESIGN.md §2 step 6: the scheme's id, else the configured (or provider's usual) JSON path, else the body's hash.
@@ -198,7 +233,7 @@ export function createWebhookHandler(deps: WebhookHandlerDeps) {
     const outcome = await decide(request);
     // An unknown name is the sender's choice: as a label it would grow one series per name.
     const provider = outcome.kind === 'rejected' && outcome.code === 'NOT_FOUND' ? '(unknown)' : request.provider;
-    deps.metrics.ingressRequests.inc({ provider, outcome: outcome.kind === 'accepted' ? 'accepted' : outcome.code });
+    deps.metrics.ingressRequests.inc({ provider, outcome: outcome.kind === 'rejected' ? outcome.code : outcome.kind });
     if (outcome.kind === 'rejected' && outcome.code === 'RATE_LIMITED') deps.metrics.ingressRateLimited.inc({ provider });
     return outcome;
   };

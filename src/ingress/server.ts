@@ -67,7 +67,9 @@ export function createIngressServer(options: IngressServerOptions): Server {
   const sourceAddress = createSourceAddressResolver(options.trustedProxies ?? []);
 
   async function route(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
-    const path = (req.url ?? '/').split('?', 1)[0]!;
+    const url = req.url ?? '/';
+    const queryAt = url.indexOf('?');
+    const path = queryAt < 0 ? url : url.slice(0, queryAt);
     if (options.routes?.some((serve) => serve(req, res, path, requestId))) return;
     if (path === '/api/v1/health') {
       if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, 405, 'METHOD_NOT_ALLOWED', 'use GET', requestId, { allow: 'GET' });
@@ -76,7 +78,8 @@ export function createIngressServer(options: IngressServerOptions): Server {
     }
     const match = WEBHOOK_PATH.exec(path);
     if (!match) return sendError(res, 404, 'NOT_FOUND', 'no such route', requestId);
-    if (req.method !== 'POST') return sendError(res, 405, 'METHOD_NOT_ALLOWED', 'use POST', requestId, { allow: 'POST' });
+    // GET goes to the handler too: some presets verify an endpoint with one (Okta); the rest answer 405.
+    if (req.method !== 'POST' && req.method !== 'GET') return sendError(res, 405, 'METHOD_NOT_ALLOWED', 'use POST', requestId, { allow: 'POST' });
 
     const provider = match[1]!;
     const forwardedFor = req.headers['x-forwarded-for'];
@@ -86,10 +89,20 @@ export function createIngressServer(options: IngressServerOptions): Server {
       requestId,
       sourceIp,
       headers: flatHeaders(req),
+      method: req.method,
+      query: queryAt < 0 ? '' : url.slice(queryAt + 1),
       readBody: (maxBytes) => readBodyCapped(req, maxBytes, bodyTimeoutMs),
     });
     if (outcome.kind === 'accepted') {
       return sendJson(res, 202, { eventId: outcome.eventId, status: 'accepted' }, { 'x-request-id': requestId });
+    }
+    if (outcome.kind === 'handshake') {
+      // Byte for byte what the provider documents: its status, its content type, its body.
+      const reply = outcome.reply;
+      log.info({ provider, handshake: reply.kind, requestId, sourceIp }, 'webhook handshake answered');
+      res.writeHead(reply.status, { ...reply.headers, 'x-content-type-options': 'nosniff', 'content-length': Buffer.byteLength(reply.body), 'x-request-id': requestId });
+      res.end(reply.body);
+      return;
     }
     const status = statusFor(outcome.code);
     // Unknown providers are anyone's to invent: at debug, so a flood of names is not a flood of lines.
@@ -108,6 +121,7 @@ export function createIngressServer(options: IngressServerOptions): Server {
         timeoutMs: Math.min(bodyTimeoutMs, DEFAULT_DRAIN.timeoutMs),
       });
     }
+    if (outcome.code === 'METHOD_NOT_ALLOWED') headers.allow = 'POST';
     sendError(res, status, outcome.code, outcome.message, requestId, headers);
   }
 

@@ -2,14 +2,16 @@ import { and, eq, sql, getTableColumns } from 'drizzle-orm';
 import { z } from 'zod';
 import { destinations, integrations, type Integration, type VerificationSettings } from '../../db/schema.js';
 import { isValidJsonPath } from '../../ingress/event-key.js';
-import { SUPPORTED_SCHEMES, type SchemeName } from '../../ingress/schemes/index.js';
+import { schemeFor, SUPPORTED_SCHEMES, type SchemeName } from '../../ingress/schemes/index.js';
+import { publicKeyFrom } from '../../ingress/schemes/public-key.js';
 import { recordAudit } from '../audit.js';
 import { builder } from '../builder.js';
 import { keysetConnection } from '../cursor.js';
 import { badUserInput, ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import { checkDestinationUrls, DestinationInput, DestinationRef, destinationSchema, newDestinationRow } from './destination.js';
 
-const SCHEMES = ['HMAC_SHA256', 'SHARED_TOKEN', 'STRIPE', 'GITHUB', 'SHOPIFY', 'SLACK', 'STANDARD_WEBHOOKS'] as const;
+// The registry is the list: a new preset appears here without touching this file.
+const SCHEMES = SUPPORTED_SCHEMES;
 
 export const VerificationSchemeEnum = builder.enumType('VerificationScheme', { values: SCHEMES });
 
@@ -22,6 +24,7 @@ const VerificationRef = builder.objectRef<{ scheme: SchemeName; settings: Verifi
     eventTypePath: t.string({ nullable: true, resolve: (v) => v.settings.eventTypePath ?? null }),
     toleranceSeconds: t.int({ nullable: true, resolve: (v) => v.settings.toleranceSeconds ?? null }),
     orderingKeyPath: t.string({ nullable: true, resolve: (v) => v.settings.orderingKeyPath ?? null }),
+    publicUrl: t.string({ nullable: true, resolve: (v) => v.settings.publicUrl ?? null }),
   }),
 });
 
@@ -47,12 +50,16 @@ export const IntegrationRef = builder.objectRef<Integration>('Integration').impl
 const VerificationInput = builder.inputType('VerificationInput', {
   fields: (t) => ({
     scheme: t.field({ type: VerificationSchemeEnum, required: true }),
-    secret: t.string({ required: true, description: 'Signing secret or shared token; write-only' }),
+    secret: t.string({
+      required: true,
+      description: 'Signing secret or shared token; for DISCORD and SENDGRID the public key the provider shows; for POSTMARK `user:password`. Write-only',
+    }),
     header: t.string({ description: 'Header carrying the signature or token, for schemes that allow choosing it' }),
     eventKeyPath: t.string({ description: 'JSON path of the event key in the body, e.g. $.id' }),
     eventTypePath: t.string({ description: 'JSON path of the event type in the body, e.g. $.type' }),
     toleranceSeconds: t.int({ description: 'Allowed clock skew for timestamped schemes (default 300)' }),
     orderingKeyPath: t.string({ description: 'JSON path of the key ordered destinations order by, e.g. $.order_id (default: the event key)' }),
+    publicUrl: t.string({ description: 'The URL the provider calls, exactly as configured there; required by presets that sign the URL (TWILIO, SQUARE, HUBSPOT)' }),
   }),
 });
 
@@ -72,26 +79,41 @@ const optionalPath = z
   .refine(isValidJsonPath, 'must be a simple JSON path such as $.id or $.data.object.id')
   .nullish();
 
+/** The verification fields; updateIntegration takes the non-secret part of them. */
+export const verificationFields = z.object({
+  scheme: z.enum(SCHEMES),
+  secret: z.string().min(16, 'must be at least 16 characters').max(1024),
+  header: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9-]{1,100}$/, 'must be an HTTP header name')
+    .transform((header) => header.toLowerCase())
+    .nullish(),
+  eventKeyPath: optionalPath,
+  eventTypePath: optionalPath,
+  toleranceSeconds: z.number().int().min(1).max(86_400).nullish(),
+  orderingKeyPath: optionalPath,
+  publicUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2000).nullish(),
+});
+
+// Checks that need the preset: a URL for presets that sign it, a readable key for public-key ones.
+const verificationSchema = verificationFields.superRefine((verification, ctx) => {
+  const scheme = schemeFor(verification.scheme);
+  if (scheme?.signsUrl && !verification.publicUrl) {
+    ctx.addIssue({ code: 'custom', path: ['publicUrl'], message: `${verification.scheme} signs the URL it calls: give the public URL configured there` });
+  }
+  if (scheme?.publicKey && !publicKeyFrom(verification.secret)) {
+    ctx.addIssue({ code: 'custom', path: ['secret'], message: `${verification.scheme} verifies with the provider's public key: give it as PEM, base64 DER or (Ed25519) 64 hex digits` });
+  }
+});
+
 export const createIntegrationSchema = z.object({
   provider: z
     .string()
     .trim()
     .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be 1-64 lower-case letters, digits, "-" or "_"'),
   name: z.string().trim().min(1).max(200),
-  verification: z.object({
-    scheme: z.enum(SCHEMES).refine((scheme) => SUPPORTED_SCHEMES.includes(scheme), 'this scheme is not supported yet'),
-    secret: z.string().min(16, 'must be at least 16 characters').max(1024),
-    header: z
-      .string()
-      .trim()
-      .regex(/^[A-Za-z0-9-]{1,100}$/, 'must be an HTTP header name')
-      .transform((header) => header.toLowerCase())
-      .nullish(),
-    eventKeyPath: optionalPath,
-    eventTypePath: optionalPath,
-    toleranceSeconds: z.number().int().min(1).max(86_400).nullish(),
-    orderingKeyPath: optionalPath,
-  }),
+  verification: verificationSchema,
   destinations: z.array(destinationSchema).max(20).nullish(),
   rateLimitPerMinute: z.number().int().min(1).max(100_000_000).nullish(),
 });
@@ -99,7 +121,7 @@ export const createIntegrationSchema = z.object({
 export function settingsFrom(
   verification: Pick<
     z.infer<typeof createIntegrationSchema>['verification'],
-    'header' | 'eventKeyPath' | 'eventTypePath' | 'toleranceSeconds' | 'orderingKeyPath'
+    'header' | 'eventKeyPath' | 'eventTypePath' | 'toleranceSeconds' | 'orderingKeyPath' | 'publicUrl'
   >,
 ): VerificationSettings {
   const settings: VerificationSettings = {};
@@ -108,6 +130,7 @@ export function settingsFrom(
   if (verification.eventTypePath) settings.eventTypePath = verification.eventTypePath;
   if (verification.toleranceSeconds) settings.toleranceSeconds = verification.toleranceSeconds;
   if (verification.orderingKeyPath) settings.orderingKeyPath = verification.orderingKeyPath;
+  if (verification.publicUrl) settings.publicUrl = verification.publicUrl;
   return settings;
 }
 
@@ -202,6 +225,11 @@ builder.mutationField('rotateIntegrationSecret', (t) =>
           .where(eq(integrations.id, id))
           .returning();
         if (!row) throw new NotFoundError('Integration', id);
+        // Thrown inside the transaction, so an unreadable key never replaces a working one.
+        if (schemeFor(row.scheme)?.publicKey && !publicKeyFrom(secret)) {
+          const message = `${row.scheme} verifies with the provider's public key: give it as PEM, base64 DER or (Ed25519) 64 hex digits`;
+          throw new ValidationError(`invalid input: input.secret: ${message}`, [{ path: ['input', 'secret'], message }]);
+        }
         await recordAudit(tx, ctx, {
           action: 'integration.secret_rotated',
           targetType: 'integration',
@@ -223,6 +251,7 @@ const VerificationSettingsInput = builder.inputType('VerificationSettingsInput',
     eventTypePath: t.string(),
     toleranceSeconds: t.int(),
     orderingKeyPath: t.string(),
+    publicUrl: t.string(),
   }),
 });
 
@@ -242,7 +271,7 @@ const updateIntegrationSchema = z.object({
   name: z.string().trim().min(1).max(200).nullish(),
   enabled: z.boolean().nullish(),
   rateLimitPerMinute: z.number().int().min(1).max(100_000_000).nullish(),
-  verification: createIntegrationSchema.shape.verification.omit({ scheme: true, secret: true }).nullish(),
+  verification: verificationFields.omit({ scheme: true, secret: true }).nullish(),
   destinations: z.array(destinationSchema).max(20).nullish(),
 });
 

@@ -17,10 +17,16 @@ export function digestEqual(expected: Buffer, presented: Buffer): boolean {
   return expected.length === presented.length && timingSafeEqual(expected, presented);
 }
 
-export function hmacSha256(secret: string | Buffer, ...parts: (string | Buffer)[]): Buffer {
-  const hmac = createHmac('sha256', secret);
+export type HmacAlgorithm = 'sha256' | 'sha1';
+
+export function hmacDigest(algorithm: HmacAlgorithm, secret: string | Buffer, ...parts: (string | Buffer)[]): Buffer {
+  const hmac = createHmac(algorithm, secret);
   for (const part of parts) hmac.update(part);
   return hmac.digest();
+}
+
+export function hmacSha256(secret: string | Buffer, ...parts: (string | Buffer)[]): Buffer {
+  return hmacDigest('sha256', secret, ...parts);
 }
 
 const HEX = /^[0-9a-fA-F]+$/;
@@ -47,15 +53,26 @@ export function anySecretMatches(
   secrets: readonly (string | Buffer)[],
   signature: Buffer | readonly Buffer[],
   parts: (string | Buffer)[],
+  algorithm: HmacAlgorithm = 'sha256',
 ): boolean {
   const signatures = Buffer.isBuffer(signature) ? [signature] : signature;
   let matched = false;
   for (const secret of secrets) {
-    const expected = hmacSha256(secret, ...parts);
+    const expected = hmacDigest(algorithm, secret, ...parts);
     // No early exit: the time taken does not tell which secret (current or previous) matched.
     for (const candidate of signatures) {
       if (digestEqual(expected, candidate)) matched = true;
     }
+  }
+  return matched;
+}
+
+/** True when the presented token equals any secret; every secret is compared, in constant time. */
+export function anyTokenMatches(secrets: readonly string[], presented: string): boolean {
+  const token = Buffer.from(presented, 'utf8');
+  let matched = false;
+  for (const secret of secrets) {
+    if (constantTimeEqual(token, Buffer.from(secret, 'utf8'))) matched = true;
   }
   return matched;
 }

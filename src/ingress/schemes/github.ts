@@ -1,4 +1,4 @@
-import { anySecretMatches, fromHex } from './constant-time.js';
+import { anySecretMatches, fromHex, hmacSha256 } from './constant-time.js';
 import type { VerificationScheme } from './types.js';
 
 const PREFIX = 'sha256=';
@@ -18,4 +18,9 @@ export const githubScheme: VerificationScheme = {
     if (!anySecretMatches(secrets, signature, [rawBody])) return { ok: false, code: 'SIGNATURE_INVALID' };
     return { ok: true, eventKey: headers['x-github-delivery'] || undefined, eventType: headers['x-github-event'] || undefined };
   },
+  sign: (body, { secret, id }) => ({
+    headers: { 'x-hub-signature-256': `sha256=${hmacSha256(secret, body).toString('hex')}`, 'x-github-delivery': id, 'x-github-event': 'ping' },
+    body,
+    contentType: 'application/json',
+  }),
 };

@@ -1,4 +1,4 @@
-import { anySecretMatches, fromHex } from './constant-time.js';
+import { anySecretMatches, fromHex, hmacSha256 } from './constant-time.js';
 import type { VerificationScheme } from './types.js';
 
 /** Generic partner scheme ("acme"): hex HMAC-SHA256 of the raw body, optionally prefixed `sha256=`. */
@@ -12,4 +12,9 @@ export const hmacSha256Scheme: VerificationScheme = {
     if (!signature) return { ok: false, code: 'SIGNATURE_INVALID' };
     return anySecretMatches(secrets, signature, [rawBody]) ? { ok: true } : { ok: false, code: 'SIGNATURE_INVALID' };
   },
+  sign: (body, { secret, settings }) => ({
+    headers: { [settings.header ?? 'x-acme-signature']: `sha256=${hmacSha256(secret, body).toString('hex')}` },
+    body,
+    contentType: 'application/json',
+  }),
 };

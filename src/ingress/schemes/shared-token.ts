@@ -15,4 +15,5 @@ export const sharedTokenScheme: VerificationScheme = {
     }
     return matched ? { ok: true } : { ok: false, code: 'SIGNATURE_INVALID' };
   },
+  sign: (body, { secret, settings }) => ({ headers: { [settings.header ?? 'x-globex-token']: secret }, body, contentType: 'application/json' }),
 };

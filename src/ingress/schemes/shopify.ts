@@ -1,4 +1,4 @@
-import { anySecretMatches, fromBase64 } from './constant-time.js';
+import { anySecretMatches, fromBase64, hmacSha256 } from './constant-time.js';
 import type { VerificationScheme } from './types.js';
 
 /**
@@ -21,4 +21,9 @@ export const shopifyScheme: VerificationScheme = {
       eventType: headers['x-shopify-topic'] || undefined,
     };
   },
+  sign: (body, { secret, id }) => ({
+    headers: { 'x-shopify-hmac-sha256': hmacSha256(secret, body).toString('base64'), 'x-shopify-webhook-id': id, 'x-shopify-topic': 'hookgate/test' },
+    body,
+    contentType: 'application/json',
+  }),
 };

@@ -1,4 +1,4 @@
-import { anySecretMatches, fromBase64 } from './constant-time.js';
+import { anySecretMatches, fromBase64, hmacSha256 } from './constant-time.js';
 import { parseUnixSeconds, timestampFailure } from './timestamp-tolerance.js';
 import type { RequestHeaders, VerificationScheme } from './types.js';
 
@@ -58,5 +58,10 @@ export const standardWebhooksScheme: VerificationScheme = {
     }
     const stale = timestampFailure(seconds, now, settings.toleranceSeconds);
     return stale ? { ok: false, code: stale } : { ok: true, eventKey: id };
+  },
+  sign(body, { secret, id, now }) {
+    const timestamp = String(Math.floor(now.getTime() / 1000));
+    const signature = hmacSha256(signingKey(secret), `${id}.${timestamp}.`, body).toString('base64');
+    return { headers: { 'webhook-id': id, 'webhook-timestamp': timestamp, 'webhook-signature': `v1,${signature}` }, body, contentType: 'application/json' };
   },
 };

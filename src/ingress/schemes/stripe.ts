@@ -1,4 +1,4 @@
-import { anySecretMatches, fromHex } from './constant-time.js';
+import { anySecretMatches, fromHex, hmacSha256 } from './constant-time.js';
 import { parseUnixSeconds, timestampFailure } from './timestamp-tolerance.js';
 import type { VerificationScheme } from './types.js';
 
@@ -53,5 +53,13 @@ export const stripeScheme: VerificationScheme = {
     }
     const stale = timestampFailure(parsed.seconds, now, settings.toleranceSeconds);
     return stale ? { ok: false, code: stale } : { ok: true };
+  },
+  sign(body, { secret, now }) {
+    const timestamp = Math.floor(now.getTime() / 1000);
+    return {
+      headers: { 'stripe-signature': `t=${timestamp},v1=${hmacSha256(secret, `${timestamp}.`, body).toString('hex')}` },
+      body,
+      contentType: 'application/json',
+    };
   },
 };
