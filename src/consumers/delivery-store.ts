@@ -19,7 +19,15 @@ export interface ClaimedDelivery {
   rawBody: Buffer;
   url: string;
   secret: string;
+  /** The replaced secret while its rotation grace period lasts: deliveries carry both signatures. */
+  previousSecret: string | null;
+  /** Static headers of the destination (write-only: never recorded, never logged). */
+  staticHeaders: { name: string; value: string }[];
+  maxPerSecond: number | null;
+  maxConcurrency: number | null;
   destinationEnabled: boolean;
+  /** Claimed as the single probe of a parked destination. */
+  probe: boolean;
 }
 
 interface ClaimRow extends Record<string, unknown> {
@@ -33,7 +41,12 @@ interface ClaimRow extends Record<string, unknown> {
   raw_body: Buffer | Uint8Array;
   url: string;
   secret: string;
+  previous_secret: string | null;
+  headers: string | null;
+  max_per_second: number | null;
+  max_concurrency: number | null;
   destination_enabled: boolean;
+  probe: boolean;
 }
 
 /**
@@ -48,8 +61,15 @@ interface ClaimRow extends Record<string, unknown> {
  * For ordered destinations a delivery waits while an earlier one for its key is unfinished (in the
  * due range or not): one at a time, in order. Those waiting rows are read and filtered, so a long
  * queue behind one key costs its length per claim until its head is done.
+ *
+ * Destination policies (issue 14): a parked destination's deliveries wait (only its probe, claimed
+ * by `probeStatement`, goes out; its waiting rows are moved out of the due range, see
+ * destination-health.ts), a paused one (Retry-After) waits until the pause ends, and `excluded`
+ * names destinations this worker cannot start more for right now (throttled or at their adaptive
+ * concurrency): their rows stay for other destinations' work to pass, which is what keeps one slow
+ * destination from holding up the others.
  */
-export function claimStatement(workerId: string, limit: number, leaseMs: number): SQL {
+export function claimStatement(workerId: string, limit: number, leaseMs: number, excluded: readonly string[] = []): SQL {
   // The limit is written into the text (an integer we computed, never outside input): with
   // `limit $n` Postgres plans a prepared statement's generic plan for an unknown, large limit and
   // keeps re-planning; with a literal each claim size gets one cached plan, the one tested below.
@@ -66,6 +86,10 @@ export function claimStatement(workerId: string, limit: number, leaseMs: number)
             and prior.ordering_key = d.ordering_key
             and prior.status in ('PENDING', 'RETRYING', 'IN_FLIGHT')
             and prior.sequence < d.sequence))
+        and not exists (
+          select 1 from destinations held
+          where held.id = d.destination_id and (held.parked_at is not null or held.paused_until > now()))
+        and d.destination_id <> all(${uuidArrayLiteral(excluded)}::uuid[])
       order by d.next_attempt_at
       limit ${sql.raw(String(claimSize))}
       for update of d skip locked
@@ -81,8 +105,69 @@ export function claimStatement(workerId: string, limit: number, leaseMs: number)
       where d.id = due.id
       returning d.id, d.event_id, d.destination_id, d.integration_id, due.previous_status, d.attempt_count, d.trigger
     )
+    ${CLAIMED_WORK} false as probe
+    from claimed c
+    join events e on e.id = c.event_id
+    join destinations t on t.id = c.destination_id`;
+}
+
+/** What a claimed delivery's attempt needs, from the claimed row `c`, its event `e` and destination `t`. */
+const CLAIMED_WORK = sql.raw(`
     select c.id, c.event_id, c.destination_id, c.integration_id, c.previous_status, c.attempt_count, c.trigger,
-           e.raw_body, t.url, t.secret, t.enabled as destination_enabled
+           e.raw_body, t.url, t.secret, t.enabled as destination_enabled,
+           case when t.previous_secret_expires_at > now() then t.previous_secret end as previous_secret,
+           t.headers, t.max_per_second, t.max_concurrency,`);
+
+/** A uuid[] literal for ids we hold (from the database): drizzle would expand a JS array into a list. */
+function uuidArrayLiteral(ids: readonly string[]): string {
+  return `{${ids.filter((id) => /^[0-9a-f-]{36}$/i.test(id)).join(',')}}`;
+}
+
+/**
+ * The probes of parked destinations whose next probe is due (DESIGN.md §2 "park and drain"): for
+ * each, the schedule moves on (doubling from `baseMs` up to `maxMs`) and its earliest waiting
+ * delivery is claimed, exactly as a claim would, marked as a probe. The destination row is locked
+ * (SKIP LOCKED) for the move, so one worker among many sends a given probe.
+ */
+export function probeStatement(workerId: string, leaseMs: number, baseMs: number, maxMs: number): SQL {
+  return sql`
+    with due as (
+      select t.id from destinations t
+      where t.parked_at is not null and t.enabled and t.next_probe_at <= now()
+      order by t.next_probe_at
+      limit 20
+      for update skip locked
+    ), probed as (
+      update destinations t
+      set next_probe_at = now() + least(${baseMs}::float8 * power(2, least(t.probe_count, 30)), ${maxMs}::float8) * interval '1 millisecond',
+          probe_count = t.probe_count + 1
+      from due where t.id = due.id
+      returning t.id
+    ), head as (
+      select (
+        select d.id from deliveries d
+        where d.destination_id = probed.id and d.status in ('PENDING', 'RETRYING')
+        order by d.sequence
+        limit 1
+      ) as id
+      from probed
+    ), picked as (
+      select d.id, d.status as previous_status from deliveries d join head on head.id = d.id
+      where d.status in ('PENDING', 'RETRYING')
+      for update of d skip locked
+    ), claimed as (
+      update deliveries d
+      set status = 'IN_FLIGHT',
+          lease_owner = ${workerId},
+          lease_expires_at = now() + ${leaseMs} * interval '1 millisecond',
+          next_attempt_at = now() + ${leaseMs} * interval '1 millisecond',
+          attempt_count = d.attempt_count + 1,
+          updated_at = now()
+      from picked
+      where d.id = picked.id
+      returning d.id, d.event_id, d.destination_id, d.integration_id, picked.previous_status, d.attempt_count, d.trigger
+    )
+    ${CLAIMED_WORK} true as probe
     from claimed c
     join events e on e.id = c.event_id
     join destinations t on t.id = c.destination_id`;
@@ -108,9 +193,24 @@ async function executeHot<T>(db: Database, query: SQL): Promise<T[]> {
 }
 
 /** Claims up to `limit` due deliveries for `workerId` until the lease ends, with their work. */
-export async function claimDueDeliveries(db: Database, workerId: string, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
-  const rows = await executeHot<ClaimRow>(db, claimStatement(workerId, limit, leaseMs));
-  return rows.map((row) => ({
+export async function claimDueDeliveries(
+  db: Database,
+  workerId: string,
+  limit: number,
+  leaseMs: number,
+  excluded: readonly string[] = [],
+): Promise<ClaimedDelivery[]> {
+  return (await executeHot<ClaimRow>(db, claimStatement(workerId, limit, leaseMs, excluded))).map(claimedFrom);
+}
+
+/** Claims the due probes of parked destinations (at most one each). */
+export async function claimDueProbes(db: Database, workerId: string, leaseMs: number, schedule: { baseMs: number; maxMs: number }): Promise<ClaimedDelivery[]> {
+  return (await executeHot<ClaimRow>(db, probeStatement(workerId, leaseMs, schedule.baseMs, schedule.maxMs))).map(claimedFrom);
+}
+
+function claimedFrom(row: ClaimRow): ClaimedDelivery {
+  const keyring = currentKeyring();
+  return {
     id: row.id,
     eventId: row.event_id,
     destinationId: row.destination_id,
@@ -121,10 +221,15 @@ export async function claimDueDeliveries(db: Database, workerId: string, limit: 
     // postgres.js hands back a Buffer, PGlite a plain Uint8Array.
     rawBody: Buffer.isBuffer(row.raw_body) ? row.raw_body : Buffer.from(row.raw_body.buffer, row.raw_body.byteOffset, row.raw_body.byteLength),
     url: row.url,
-    // Raw SQL reads the column as stored: sealed at rest (issue 12), opened here.
-    secret: currentKeyring().open(row.secret),
+    // Raw SQL reads the columns as stored: sealed at rest (issue 12), opened here.
+    secret: keyring.open(row.secret),
+    previousSecret: row.previous_secret === null ? null : keyring.open(row.previous_secret),
+    staticHeaders: row.headers === null ? [] : (JSON.parse(keyring.open(row.headers)) as { name: string; value: string }[]),
+    maxPerSecond: row.max_per_second,
+    maxConcurrency: row.max_concurrency,
     destinationEnabled: row.destination_enabled,
-  }));
+    probe: row.probe,
+  };
 }
 
 export interface AttemptRecord {
@@ -237,15 +342,34 @@ export async function releaseClaims(db: Database, workerId: string, claims: read
   return new Set(rows.map((row) => row.id));
 }
 
+/**
+ * Brings the deliveries a parking moved out of the due range (`'infinity'`) back: at their creation
+ * time on unpark (the backlog drains in order), or now when the destination is disabled (the next
+ * claim cancels them, as for any disabled destination).
+ */
+export async function releaseParkedDeliveries(tx: Pick<Database, 'execute'>, destinationId: string, due: 'created' | 'now'): Promise<void> {
+  await tx.execute(sql`
+    update deliveries set next_attempt_at = ${due === 'now' ? sql`now()` : sql`created_at`}
+    where destination_id = ${destinationId} and status in ('PENDING', 'RETRYING') and next_attempt_at = 'infinity'`);
+}
+
+/** Moves a destination's waiting deliveries out of the due range while it is parked. */
+export async function holdParkedDeliveries(tx: Pick<Database, 'execute'>, destinationId: string): Promise<void> {
+  await tx.execute(sql`
+    update deliveries set next_attempt_at = 'infinity'
+    where destination_id = ${destinationId} and status in ('PENDING', 'RETRYING')`);
+}
+
 /** A receiver answered 410 Gone: stop sending to it, and say so in the audit trail. */
 export async function disableDestination(db: Database, destinationId: string, reason: string, context: { deliveryId: string }): Promise<boolean> {
   return db.transaction(async (tx) => {
     const changed = await tx
       .update(destinations)
-      .set({ enabled: false, disabledReason: reason, disabledAt: new Date(), updatedAt: new Date() })
+      .set({ enabled: false, disabledReason: reason, disabledAt: new Date(), updatedAt: new Date(), parkedAt: null, parkedReason: null, nextProbeAt: null })
       .where(and(eq(destinations.id, destinationId), eq(destinations.enabled, true)))
       .returning({ id: destinations.id });
     if (changed.length === 0) return false;
+    await releaseParkedDeliveries(tx, destinationId, 'now');
     await tx.insert(auditEntries).values({
       actor: 'system:delivery',
       action: 'destination.disabled',
