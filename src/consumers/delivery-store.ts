@@ -3,6 +3,7 @@ import { PgDialect } from 'drizzle-orm/pg-core';
 import { rowsOf, type Database } from '../db/client.js';
 import { auditEntries, destinations } from '../db/schema.js';
 import { currentKeyring } from '../secrets/secret-box.js';
+import { DRAIN_ORDER_UPDATE } from './destination-health.js';
 
 export type DeliveryStatus = 'PENDING' | 'IN_FLIGHT' | 'RETRYING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
 
@@ -348,8 +349,12 @@ export async function releaseClaims(db: Database, workerId: string, claims: read
  * claim cancels them, as for any disabled destination).
  */
 export async function releaseParkedDeliveries(tx: Pick<Database, 'execute'>, destinationId: string, due: 'created' | 'now'): Promise<void> {
+  if (due === 'created') {
+    await tx.execute(sql.raw(DRAIN_ORDER_UPDATE.replace('$TARGETS', `('${destinationId.replace(/[^0-9a-f-]/gi, '')}'::uuid)`)));
+    return;
+  }
   await tx.execute(sql`
-    update deliveries set next_attempt_at = ${due === 'now' ? sql`now()` : sql`created_at`}
+    update deliveries set next_attempt_at = now()
     where destination_id = ${destinationId} and status in ('PENDING', 'RETRYING') and next_attempt_at = 'infinity'`);
 }
 

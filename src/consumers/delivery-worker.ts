@@ -290,7 +290,8 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps) {
       const { delivery, claimedAt } = queue.shift()!;
       if (Date.now() - claimedAt > maxQueuedMs) recorder.release(delivery);
       // Behind deliveries of its destination already held back: wait in order behind them.
-      else if (held.has(delivery.destinationId) && !delivery.probe) holdBack(delivery, claimedAt, 0, false);
+      // A full window too (checked before the gate is asked, so the order is kept).
+      else if (!delivery.probe && (held.has(delivery.destinationId) || !gate.hasRoom(delivery.destinationId))) holdBack(delivery, claimedAt, 0, false);
       else startAttempt(delivery, claimedAt);
     }
   }

@@ -52,6 +52,23 @@ export function summariseOutcomes(outcomes: readonly { destinationId: string; ok
   return [...byDestination.values()];
 }
 
+/**
+ * Brings a parked backlog back into the due range in sequence order: due from the oldest one's
+ * creation time, one microsecond apart, so claims (which read in due order) drain it in order.
+ * `$TARGETS` is replaced by a fixed subquery of destination ids.
+ */
+export const DRAIN_ORDER_UPDATE = `
+  update deliveries q set next_attempt_at = o.due
+  from (
+    select w.id,
+           min(w.created_at) over (partition by w.destination_id)
+             + (row_number() over (partition by w.destination_id order by w.sequence)) * interval '1 microsecond' as due
+    from deliveries w
+    where w.destination_id in $TARGETS and w.status in ('PENDING', 'RETRYING') and w.next_attempt_at = 'infinity'
+  ) o
+  where q.id = o.id
+  returning 1`;
+
 /** A ratio needs this many attempts in its window before it can park a destination. */
 const RATIO_MIN_ATTEMPTS = 20;
 
@@ -65,10 +82,10 @@ const RATIO_MIN_ATTEMPTS = 20;
 const OUTCOMES_STATEMENT = `
 with input as (
   select * from json_to_recordset($1::json) as t(destination_id uuid, attempts integer, failures integer,
-    trailing integer, succeeded boolean, probed boolean, pause_ms integer)
+    trailing_failures integer, succeeded boolean, probed boolean, pause_ms integer)
 ), locked as (
   select t.id, t.integration_id, t.enabled, t.parked_at, t.park_after_failures, t.park_failure_ratio,
-         case when i.succeeded then i.trailing else t.consecutive_failures + i.trailing end as consecutive,
+         case when i.succeeded then i.trailing_failures else t.consecutive_failures + i.trailing_failures end as consecutive,
          (t.window_started_at is null or t.window_started_at <= now() - t.park_window_seconds * interval '1 second') as fresh_window,
          t.window_started_at, t.window_attempts, t.window_failures, t.paused_until, i.attempts, i.failures, i.succeeded, i.probed, i.pause_ms
   from destinations t join input i on i.destination_id = t.id
@@ -114,14 +131,13 @@ with input as (
   from decided d
   where t.id = d.id
   returning t.id
-), moved as (
-  update deliveries q
-  set next_attempt_at = case when d.change = 'PARKED' then 'infinity'::timestamptz else q.created_at end
+), held_back as (
+  update deliveries q set next_attempt_at = 'infinity'
   from decided d
-  where q.destination_id = d.id
-    and q.status in ('PENDING', 'RETRYING')
-    and (d.change = 'PARKED' or (d.change = 'UNPARKED' and q.next_attempt_at = 'infinity'))
+  where q.destination_id = d.id and d.change = 'PARKED' and q.status in ('PENDING', 'RETRYING')
   returning 1
+), drained as (
+  ${DRAIN_ORDER_UPDATE.replace('$TARGETS', "(select id from decided where change = 'UNPARKED')")}
 ), audited as (
   insert into audit_entries (actor, action, target_type, target_id, details)
   select 'system:delivery',
@@ -134,7 +150,8 @@ with input as (
   returning 1
 )
 select d.id::text as destination_id, d.integration_id::text as integration_id, d.change, d.reason,
-       (select count(*) from updated)::int as updated, (select count(*) from moved)::int as moved, (select count(*) from audited)::int as audited
+       (select count(*) from updated)::int as updated, (select count(*) from held_back)::int as held_back,
+       (select count(*) from drained)::int as drained, (select count(*) from audited)::int as audited
 from decided d
 where d.change is not null
 `;
@@ -159,7 +176,7 @@ export async function recordDestinationOutcomes(db: Database, outcomes: readonly
       destination_id: o.destinationId,
       attempts: o.attempts,
       failures: o.failures,
-      trailing: o.trailingFailures,
+      trailing_failures: o.trailingFailures,
       succeeded: o.succeeded,
       probed: o.probed,
       pause_ms: o.pauseMs,

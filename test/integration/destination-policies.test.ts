@@ -9,11 +9,13 @@ import { postWebhook } from '../helpers/signing.js';
 
 type Receiver = Awaited<ReturnType<typeof startReceiver>>;
 
+const OPERATOR_SECRET = `whsec_${Buffer.from('hookgate-operator-notifications-secret-0123').toString('base64')}`;
 const DESTINATION_FIELDS = `id eventTypes headerNames signingSecret health maxPerSecond maxConcurrency previousSecretExpiresAt`;
 
 describeWithServices('destination policies on real Kafka, Postgres and Redis', ['kafka', 'postgres', 'redis'], () => {
   let app: TestApp;
   let sql: postgres.Sql;
+  let operator: Receiver;
   const receivers: Receiver[] = [];
   let counter = 0;
 
@@ -65,7 +67,10 @@ describeWithServices('destination policies on real Kafka, Postgres and Redis', [
     );
 
   beforeAll(async () => {
+    operator = await receiver();
     app = await startTestApp({
+      OPERATOR_WEBHOOK_URL: `${operator.url}/notifications`,
+      OPERATOR_WEBHOOK_SECRET: OPERATOR_SECRET,
       DELIVERY_ALLOWED_HOSTS: '127.0.0.1',
       DELIVERY_TIMEOUT_MS: '1000',
       DELIVERY_RETRY_SCHEDULE: '0.2,0.2,0.2,0.2,0.2,0.2,0.2,0.2,0.2,0.2',
@@ -187,5 +192,95 @@ describeWithServices('destination policies on real Kafka, Postgres and Redis', [
       expect(refused.data?.addDestination.__typename, name).toBe('ValidationError');
       expect(refused.data?.addDestination.message).not.toContain(value);
     }
+  }, 60_000);
+
+  it('parks a failing destination (only probes during the outage, no delivery spends its retries), unparks on a good probe and drains in order, audited, live and notified', async () => {
+    let up = false;
+    const sink = await receiver((_req, res) => res.writeHead(up ? 200 : 503).end(up ? 'ok' : 'down'));
+    const { integrationId, destinations, send } = await integrationWith([{ url: sink.url, parkAfterFailures: 3, maxConcurrency: 1 }]);
+    const destinationId = destinations[0]!.id as string;
+    const health = async () =>
+      (await app.graphql<{ integration: { destinations: { health: string; parkedAt: string | null }[] } }>(
+        `query ($id: ID!) { integration(id: $id) { destinations { health parkedAt } } }`,
+        { id: integrationId },
+      )).data!.integration.destinations[0]!;
+
+    const eventIds: string[] = [];
+    for (let index = 0; index < 3; index++) eventIds.push(await send({ id: `park-${index}`, type: 'x' }));
+    await eventually(async () => ((await health()).health === 'PARKED' ? true : undefined), 20_000, 100);
+    // Parked: new events queue behind the backlog.
+    for (let index = 3; index < 10; index++) eventIds.push(await send({ id: `park-${index}`, type: 'x' }));
+    const parkedAt = Date.parse((await health()).parkedAt!);
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    const duringOutage = sink.received.filter((request) => request.at > parkedAt + 200).length;
+    const probes = await sql<{ count: number }[]>`
+      select count(*)::int as count from audit_entries where target_id = ${destinationId} and action = 'destination.probe_failed'`;
+    expect(probes[0]!.count).toBeGreaterThan(0);
+    // Only probes reached the receiver while it was parked (plus at most one attempt already under way).
+    expect(duringOutage).toBeLessThanOrEqual(probes[0]!.count + 1);
+
+    const upFrom = sink.received.length;
+    up = true;
+    await eventually(async () => ((await health()).health === 'HEALTHY' ? true : undefined), 20_000, 100);
+    await settled(integrationId, 10);
+    const rows = await sql<{ event_id: string; status: string; sequence: number }[]>`
+      select event_id, status, sequence from deliveries where integration_id = ${integrationId} order by sequence`;
+    expect(rows.every((row) => row.status === 'SUCCEEDED')).toBe(true);
+    // The backlog arrived in order: first successful POST of each delivery, in sequence order.
+    const succeededAt = new Map<string, number>();
+    for (const [index, request] of sink.received.entries()) {
+      if (index >= upFrom && !succeededAt.has(request.headers['webhook-id']!)) succeededAt.set(request.headers['webhook-id']!, index);
+    }
+    const order = rows.map((row) => succeededAt.get(row.event_id));
+    expect(order.every((index) => index !== undefined)).toBe(true);
+    expect(order).toEqual([...order].sort((a, b) => a! - b!));
+
+    const trail = await sql<{ action: string }[]>`
+      select action from audit_entries where target_id = ${destinationId} and action like 'destination.%' order by at`;
+    const actions = trail.map((entry) => entry.action);
+    expect(actions[0]).toBe('destination.parked');
+    expect(actions.at(-1)).toBe('destination.unparked');
+    expect(actions.slice(1, -1).length).toBeGreaterThan(0);
+    expect(actions.slice(1, -1).every((action) => action === 'destination.probe_failed')).toBe(true);
+
+    await eventually(() => {
+      const types = operator.received.map((request) => JSON.parse(request.body) as { type: string; data: { destinationId: string } })
+        .filter((notification) => notification.data.destinationId === destinationId)
+        .map((notification) => notification.type);
+      return types.includes('destination.parked') && types.includes('destination.unparked') ? true : undefined;
+    }, 10_000);
+    const verifier = new Webhook(OPERATOR_SECRET);
+    for (const request of operator.received) expect(() => verifier.verify(request.body, request.headers)).not.toThrow();
+  }, 90_000);
+
+  it('lets an operator park and unpark by hand, audited, and disables a destination parked too long — never silently', async () => {
+    const sink = await receiver();
+    const { destinations } = await integrationWith([{ url: sink.url }]);
+    const id = destinations[0]!.id as string;
+    const mutate = (name: 'parkDestination' | 'unparkDestination', input: Record<string, unknown>) =>
+      app.graphql<Record<string, { __typename: string; health?: string }>>(
+        `mutation ($input: ${name === 'parkDestination' ? 'ParkDestinationInput' : 'UnparkDestinationInput'}!) {
+           ${name}(input: $input) { __typename ... on Destination { health } ... on Error { message } } }`,
+        { input },
+      );
+    expect((await mutate('parkDestination', { id, reason: 'receiver maintenance' })).data?.parkDestination).toEqual({ __typename: 'Destination', health: 'PARKED' });
+    expect((await mutate('unparkDestination', { id, reason: 'maintenance over' })).data?.unparkDestination).toEqual({ __typename: 'Destination', health: 'HEALTHY' });
+    expect((await mutate('parkDestination', { id: crypto.randomUUID(), reason: 'nothing' })).data?.parkDestination.__typename).toBe('NotFoundError');
+
+    await mutate('parkDestination', { id, reason: 'receiver gone quiet' });
+    await sql`update destinations set parked_at = now() - interval '6 days' where id = ${id}`;
+    await eventually(async () => {
+      const [row] = await sql<{ enabled: boolean; disabled_reason: string | null }[]>`select enabled, disabled_reason from destinations where id = ${id}`;
+      return row!.enabled ? undefined : row;
+    }, 20_000, 200);
+    const actions = (await sql<{ action: string; actor: string }[]>`
+      select action, actor from audit_entries where target_id = ${id} and action like 'destination.%' order by at`).map((row) => `${row.action}:${row.actor.split(':')[0]}`);
+    expect(actions).toEqual(['destination.parked:key', 'destination.unparked:key', 'destination.parked:key', 'destination.disabled:system']);
+    await eventually(() =>
+      operator.received.some((request) => {
+        const notification = JSON.parse(request.body) as { type: string; data: { destinationId: string } };
+        return notification.type === 'destination.disabled' && notification.data.destinationId === id;
+      }) || undefined,
+    );
   }, 60_000);
 });
