@@ -54,7 +54,8 @@ export function summariseOutcomes(outcomes: readonly { destinationId: string; ok
 
 /**
  * Brings a parked backlog back into the due range in sequence order: due from the oldest one's
- * creation time, one microsecond apart, so claims (which read in due order) drain it in order.
+ * creation time, one microsecond apart, so claims (which read in due order) drain it in order —
+ * including those that finished an attempt while parked (due at their own retry time otherwise).
  * `$TARGETS` is replaced by a fixed subquery of destination ids.
  */
 export const DRAIN_ORDER_UPDATE = `
@@ -64,7 +65,7 @@ export const DRAIN_ORDER_UPDATE = `
            min(w.created_at) over (partition by w.destination_id)
              + (row_number() over (partition by w.destination_id order by w.sequence)) * interval '1 microsecond' as due
     from deliveries w
-    where w.destination_id in $TARGETS and w.status in ('PENDING', 'RETRYING') and w.next_attempt_at = 'infinity'
+    where w.destination_id in $TARGETS and w.status in ('PENDING', 'RETRYING')
   ) o
   where q.id = o.id
   returning 1`;

@@ -1,9 +1,10 @@
 import postgres from 'postgres';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { eventually, startTestApp, type TestApp } from '../helpers/app.js';
+import { eventually, startTestApp, TEST_API_KEY, type TestApp } from '../helpers/app.js';
 import { signers } from '../helpers/providers.js';
 import { startReceiver } from '../helpers/receiver.js';
+import { openSse } from '../helpers/sse.js';
 import { describeWithServices } from '../helpers/services.js';
 import { postWebhook } from '../helpers/signing.js';
 
@@ -17,6 +18,7 @@ describeWithServices('destination policies on real Kafka, Postgres and Redis', [
   let sql: postgres.Sql;
   let operator: Receiver;
   const receivers: Receiver[] = [];
+  const streams: { close(): void }[] = [];
   let counter = 0;
 
   const receiver = async (...args: Parameters<typeof startReceiver>) => {
@@ -81,6 +83,7 @@ describeWithServices('destination policies on real Kafka, Postgres and Redis', [
     sql = postgres(app.database.url, { max: 4 });
   });
   afterAll(async () => {
+    for (const stream of streams) stream.close();
     await sql?.end();
     await app?.stop();
     await Promise.all(receivers.map((started) => started.stop()));
@@ -205,6 +208,19 @@ describeWithServices('destination policies on real Kafka, Postgres and Redis', [
         { id: integrationId },
       )).data!.integration.destinations[0]!;
 
+    const live: { change: string; health: string; destination: { id: string } | null }[] = [];
+    const sse = await openSse<{ destinationHealthChanged: (typeof live)[number] }>(
+      `${app.managementUrl}/graphql`,
+      TEST_API_KEY,
+      {
+        query: 'subscription ($id: ID) { destinationHealthChanged(destinationId: $id) { change health destination { id } } }',
+        variables: { id: destinationId },
+      },
+      (data) => live.push(data.destinationHealthChanged),
+    );
+    streams.push(sse);
+    expect(sse.status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 300));
     const eventIds: string[] = [];
     for (let index = 0; index < 3; index++) eventIds.push(await send({ id: `park-${index}`, type: 'x' }));
     await eventually(async () => ((await health()).health === 'PARKED' ? true : undefined), 20_000, 100);
@@ -242,6 +258,13 @@ describeWithServices('destination policies on real Kafka, Postgres and Redis', [
     expect(actions.at(-1)).toBe('destination.unparked');
     expect(actions.slice(1, -1).length).toBeGreaterThan(0);
     expect(actions.slice(1, -1).every((action) => action === 'destination.probe_failed')).toBe(true);
+
+    // The same steps, live: parked, failed probes, unparked.
+    await eventually(() => (live.at(-1)?.change === 'UNPARKED' ? true : undefined), 10_000);
+    sse.close();
+    expect(live[0]).toEqual({ change: 'PARKED', health: 'PARKED', destination: { id: destinationId } });
+    expect(live.slice(1, -1).every((change) => change.change === 'PROBE_FAILED')).toBe(true);
+    expect(live.at(-1)!.health).toBe('HEALTHY');
 
     await eventually(() => {
       const types = operator.received.map((request) => JSON.parse(request.body) as { type: string; data: { destinationId: string } })
