@@ -193,19 +193,16 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps) {
     return signalOf(record);
   }
 
-  /** Starts held deliveries of a destination while the gate admits them (oldest first). */
+  /** Starts held deliveries of a destination while its window has room (oldest first). */
   function startHeld(destinationId: string): void {
     const list = held.get(destinationId);
     if (!list || stopping) return;
-    while (list.length > 0 && active < settings.concurrency) {
+    // The gate counts a start synchronously (its local window), so this stops at the window's size;
+    // a shared limit that refuses puts the delivery back in front, with a timer.
+    while (list.length > 0 && active < settings.concurrency && gate.hasRoom(destinationId)) {
       const { delivery, claimedAt } = list.shift()!;
-      if (Date.now() - claimedAt > maxQueuedMs) {
-        recorder.release(delivery);
-        continue;
-      }
-      startAttempt(delivery, claimedAt);
-      // The gate decides asynchronously: start one at a time per destination and come back.
-      break;
+      if (Date.now() - claimedAt > maxQueuedMs) recorder.release(delivery);
+      else startAttempt(delivery, claimedAt);
     }
     if (list.length === 0) held.delete(destinationId);
   }
@@ -356,6 +353,8 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps) {
 
   return {
     workerId,
+    /** This worker's adaptive concurrency for a destination (undefined until it sent there). */
+    concurrencyOf: (destinationId: string) => gate.windowOf(destinationId),
     async start() {
       unsubscribe = await deps.coordination.subscribe(DELIVERY_WAKE_CHANNEL, schedulePump).catch((error: Error) => {
         log.warn({ err: error.message }, 'no wake-ups from the coordination port; polling only');

@@ -7,11 +7,13 @@ import type { Coordination } from '../ports/coordination.js';
  * bucket). A delivery that is not admitted waits (the worker holds it, unsent: no attempt is spent)
  * and its destination is left out of the next claims, so other destinations' work goes on.
  *
- * The window follows the destination's health: +1/window per success (about +1 per round of
- * requests), halved on overload (429, 503, timeouts, connection failures) at most once per round —
- * a decrease only counts for attempts that started after the previous one. It starts at the cap for
- * a destination this worker has not seen, and at 1 after an unpark (`rampFromOne`), so a recovering
- * receiver gets its backlog at a rate that ramps up.
+ * The window follows the destination's health, as TCP's does: it starts small (2, or 1 after an
+ * unpark) and grows by one per success — doubling per round of requests — until the first overload
+ * (slow start); from then on +1/window per success (about +1 per round), and halved on overload
+ * (429, 503, timeouts, connection failures) at most once per round: a decrease only counts for
+ * attempts that started after the previous one. So a destination that hangs holds at most a slot or
+ * two of a worker, a healthy one reaches the cap within a few rounds, and a recovering one gets its
+ * backlog at a rate that ramps up.
  */
 export type Admission = { admitted: true } | { admitted: false; retryInMs: number };
 
@@ -24,8 +26,13 @@ export interface GatedDelivery {
 
 export type AttemptSignal = 'success' | 'overload' | 'neutral';
 
+/** A destination this worker has not sent to yet starts here (slow start). */
+const INITIAL_WINDOW = 2;
+
 interface Window {
   size: number;
+  /** Until the first overload the window doubles per round. */
+  slowStart: boolean;
   inFlight: number;
   /** When the window was last halved: overload from attempts started before it is not counted again. */
   decreasedAt: number;
@@ -55,7 +62,7 @@ export function createDestinationGate(deps: {
   function windowOf(delivery: GatedDelivery): Window {
     let window = windows.get(delivery.destinationId);
     if (!window) {
-      window = { size: capOf(delivery), inFlight: 0, decreasedAt: 0 };
+      window = { size: Math.min(INITIAL_WINDOW, capOf(delivery)), slowStart: true, inFlight: 0, decreasedAt: 0 };
       windows.set(delivery.destinationId, window);
     }
     return window;
@@ -96,9 +103,10 @@ export function createDestinationGate(deps: {
       const window = windowOf(delivery);
       window.inFlight = Math.max(0, window.inFlight - 1);
       const cap = capOf(delivery);
-      if (signal === 'success') window.size = Math.min(cap, window.size + 1 / Math.max(1, window.size));
+      if (signal === 'success') window.size = Math.min(cap, window.size + (window.slowStart ? 1 : 1 / Math.max(1, window.size)));
       if (signal === 'overload' && (startedAt === undefined || startedAt >= window.decreasedAt)) {
         window.size = Math.max(1, window.size / 2);
+        window.slowStart = false;
         window.decreasedAt = now();
       }
       if (delivery.maxConcurrency != null) await deps.coordination.releasePermit(`destination:${delivery.destinationId}`, delivery.id);
@@ -107,8 +115,8 @@ export function createDestinationGate(deps: {
     /** After an unpark: drain from one request at a time upwards. */
     rampFromOne(destinationId: string): void {
       const window = windows.get(destinationId);
-      if (window) window.size = 1;
-      else windows.set(destinationId, { size: 1, inFlight: 0, decreasedAt: now() });
+      if (window) Object.assign(window, { size: 1, slowStart: true });
+      else windows.set(destinationId, { size: 1, slowStart: true, inFlight: 0, decreasedAt: now() });
     },
 
     /** Whether this worker's window for the destination has room (the shared limits may still refuse). */

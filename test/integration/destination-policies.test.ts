@@ -288,7 +288,7 @@ describeWithServices('destination policies on real Kafka, Postgres and Redis', [
       );
     expect((await mutate('parkDestination', { id, reason: 'receiver maintenance' })).data?.parkDestination).toEqual({ __typename: 'Destination', health: 'PARKED' });
     expect((await mutate('unparkDestination', { id, reason: 'maintenance over' })).data?.unparkDestination).toEqual({ __typename: 'Destination', health: 'HEALTHY' });
-    expect((await mutate('parkDestination', { id: crypto.randomUUID(), reason: 'nothing' })).data?.parkDestination.__typename).toBe('NotFoundError');
+    expect((await mutate('parkDestination', { id: crypto.randomUUID(), reason: 'nothing' })).data?.parkDestination?.__typename).toBe('NotFoundError');
 
     await mutate('parkDestination', { id, reason: 'receiver gone quiet' });
     await sql`update destinations set parked_at = now() - interval '6 days' where id = ${id}`;
