@@ -10,6 +10,7 @@ import { openDatabase, type DatabaseHandle } from '../../src/db/client.js';
 import { silentLogger } from '../../src/log.js';
 import type { Coordination } from '../../src/ports/coordination.js';
 import { createRedisCoordination } from '../../src/ports/redis-coordination.js';
+import { parkDestination, unparkDestination } from '../../src/operations/destination-parking.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { eventually } from '../helpers/eventually.js';
 import { startReceiver, type ReceivedRequest } from '../helpers/receiver.js';
@@ -196,5 +197,32 @@ describeWithServices('destination throttling and adaptive concurrency: workers s
       `[isolation] healthy destination, 200 deliveries each: alone p50 ${alone.p50} ms p99 ${alone.p99} ms; ` +
         `beside a hanging destination (1 s timeout, ${hanging.received.length} timed-out attempts) p50 ${beside.p50} ms p99 ${beside.p99} ms`,
     );
+  }, 120_000);
+
+  it('an unparked destination drains its backlog from one request at a time upwards, each delivery with one attempt', async () => {
+    const sink = await countingReceiver(10);
+    receivers.push(sink);
+    const ids = await seedPendingDeliveries(sql, { url: `${sink.url}/drain`, count: 300 });
+    const destinationId = await destinationOf(ids[0]!);
+    const who = { actor: 'test', requestId: null, sourceIp: null };
+    // Parked before anything was sent: the whole backlog waits.
+    await parkDestination(handle.db, destinationId, 'test backlog', 60_000, who);
+    await worker({ concurrency: 16 });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(sink.received).toHaveLength(0);
+
+    const unparkedAt = Date.now();
+    await unparkDestination(handle.db, destinationId, 'drain test', who);
+    // A worker hears of an unpark through the health channel; an operator's comes from the API, which publishes it.
+    await createStatusPublisher(coordinations[0]!, silentLogger).destinationHealth([{ destinationId, integrationId: '', change: 'UNPARKED', reason: 'drain test' }]);
+    await allSucceeded(ids);
+    const drainedIn = Math.max(...sink.received.map((request) => request.at)) - unparkedAt;
+
+    const [attempts] = await sql<{ max: number }[]>`select max(attempt_count)::int as max from deliveries where id = any(${ids}::uuid[])`;
+    expect(attempts!.max).toBe(1);
+    // The ramp: the first requests came one or two at a time (not 16), later ones many at once.
+    expect(Math.max(...sink.state.openAtArrival.slice(0, 3))).toBeLessThanOrEqual(2);
+    expect(Math.max(...sink.state.openAtArrival)).toBeGreaterThan(4);
+    console.info(`[drain] 300 parked deliveries drained in ${drainedIn} ms after the unpark (${Math.round((300 / drainedIn) * 1000)}/s), peak ${Math.max(...sink.state.openAtArrival)} at once`);
   }, 120_000);
 });
