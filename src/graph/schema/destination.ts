@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { and, eq } from 'drizzle-orm';
+import DataLoader from 'dataloader';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { releaseParkedDeliveries } from '../../consumers/delivery-store.js';
 import { generateDestinationSecret, isDestinationSecret } from '../../consumers/outbound-signature.js';
-import { destinations, integrations, type Destination } from '../../db/schema.js';
+import { deliveries, destinations, integrations, type Destination } from '../../db/schema.js';
 import { recordAudit } from '../audit.js';
 import { builder } from '../builder.js';
 import type { GraphContext } from '../context.js';
@@ -30,6 +31,26 @@ export function revealSecret(ctx: object, destinationId: string, secret: string)
   const secrets = revealed.get(ctx) ?? new Map<string, string>();
   secrets.set(destinationId, secret);
   revealed.set(ctx, secrets);
+}
+
+/** Unfinished deliveries per destination, one statement per request for every destination asked. */
+const backlogLoaders = new WeakMap<object, DataLoader<string, number>>();
+function backlogLoader(ctx: GraphContext): DataLoader<string, number> {
+  let loader = backlogLoaders.get(ctx.loaders);
+  if (!loader) {
+    loader = new DataLoader(async (ids: readonly string[]) => {
+      const rows = await ctx.db
+        .select({ destinationId: deliveries.destinationId, count: sql<number>`count(*)::int` })
+        .from(deliveries)
+        .where(and(inArray(deliveries.destinationId, [...ids]), inArray(deliveries.status, ['PENDING', 'RETRYING', 'IN_FLIGHT'])))
+        .groupBy(deliveries.destinationId);
+      const counts = new Map(rows.map((row) => [row.destinationId, row.count]));
+      return ids.map((id) => counts.get(id) ?? 0);
+    });
+    // Keyed by the loaders object: a subscription message's fresh loaders get a fresh count.
+    backlogLoaders.set(ctx.loaders, loader);
+  }
+  return loader;
 }
 
 export const DestinationRef = builder.objectRef<Destination>('Destination').implement({
@@ -73,6 +94,10 @@ export const DestinationRef = builder.objectRef<Destination>('Destination').impl
     parkWindowSeconds: t.exposeInt('parkWindowSeconds'),
     disableAfterParkedSeconds: t.exposeInt('disableAfterParkedSeconds'),
     consecutiveFailures: t.exposeInt('consecutiveFailures'),
+    backlog: t.int({
+      description: 'Deliveries not yet final (pending, retrying or in flight); for a parked destination, what waits for it',
+      resolve: (row, _args, ctx) => backlogLoader(ctx).load(row.id),
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
   }),
