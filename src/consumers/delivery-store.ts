@@ -3,7 +3,7 @@ import { PgDialect } from 'drizzle-orm/pg-core';
 import { rowsOf, type Database } from '../db/client.js';
 import { auditEntries, destinations } from '../db/schema.js';
 import { currentKeyring } from '../secrets/secret-box.js';
-import { DRAIN_ORDER_UPDATE } from './destination-health.js';
+import { releaseParkedDeliveries } from './parked-deliveries.js';
 
 export type DeliveryStatus = 'PENDING' | 'IN_FLIGHT' | 'RETRYING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
 
@@ -31,7 +31,7 @@ export interface ClaimedDelivery {
   probe: boolean;
 }
 
-interface ClaimRow extends Record<string, unknown> {
+export interface ClaimRow extends Record<string, unknown> {
   id: string;
   event_id: string;
   destination_id: string;
@@ -113,7 +113,7 @@ export function claimStatement(workerId: string, limit: number, leaseMs: number,
 }
 
 /** What a claimed delivery's attempt needs, from the claimed row `c`, its event `e` and destination `t`. */
-const CLAIMED_WORK = sql.raw(`
+export const CLAIMED_WORK = sql.raw(`
     select c.id, c.event_id, c.destination_id, c.integration_id, c.previous_status, c.attempt_count, c.trigger,
            e.raw_body, t.url, t.secret, t.enabled as destination_enabled,
            case when t.previous_secret_expires_at > now() then t.previous_secret end as previous_secret,
@@ -122,56 +122,6 @@ const CLAIMED_WORK = sql.raw(`
 /** A uuid[] literal for ids we hold (from the database): drizzle would expand a JS array into a list. */
 function uuidArrayLiteral(ids: readonly string[]): string {
   return `{${ids.filter((id) => /^[0-9a-f-]{36}$/i.test(id)).join(',')}}`;
-}
-
-/**
- * The probes of parked destinations whose next probe is due (DESIGN.md §2 "park and drain"): for
- * each, the schedule moves on (doubling from `baseMs` up to `maxMs`) and its earliest waiting
- * delivery is claimed, exactly as a claim would, marked as a probe. The destination row is locked
- * (SKIP LOCKED) for the move, so one worker among many sends a given probe.
- */
-export function probeStatement(workerId: string, leaseMs: number, baseMs: number, maxMs: number): SQL {
-  return sql`
-    with due as (
-      select t.id from destinations t
-      where t.parked_at is not null and t.enabled and t.next_probe_at <= now()
-      order by t.next_probe_at
-      limit 20
-      for update skip locked
-    ), probed as (
-      update destinations t
-      set next_probe_at = now() + least(${baseMs}::float8 * power(2, least(t.probe_count, 30)), ${maxMs}::float8) * interval '1 millisecond',
-          probe_count = t.probe_count + 1
-      from due where t.id = due.id
-      returning t.id
-    ), head as (
-      select (
-        select d.id from deliveries d
-        where d.destination_id = probed.id and d.status in ('PENDING', 'RETRYING')
-        order by d.sequence
-        limit 1
-      ) as id
-      from probed
-    ), picked as (
-      select d.id, d.status as previous_status from deliveries d join head on head.id = d.id
-      where d.status in ('PENDING', 'RETRYING')
-      for update of d skip locked
-    ), claimed as (
-      update deliveries d
-      set status = 'IN_FLIGHT',
-          lease_owner = ${workerId},
-          lease_expires_at = now() + ${leaseMs} * interval '1 millisecond',
-          next_attempt_at = now() + ${leaseMs} * interval '1 millisecond',
-          attempt_count = d.attempt_count + 1,
-          updated_at = now()
-      from picked
-      where d.id = picked.id
-      returning d.id, d.event_id, d.destination_id, d.integration_id, picked.previous_status, d.attempt_count, d.trigger
-    )
-    ${CLAIMED_WORK} true as probe
-    from claimed c
-    join events e on e.id = c.event_id
-    join destinations t on t.id = c.destination_id`;
 }
 
 const dialect = new PgDialect();
@@ -184,7 +134,7 @@ type PreparingClient = { unsafe(text: string, params: unknown[], options: { prep
  * claim costs more than running it. Fixed text, so each connection prepares it once. PGlite runs
  * it through drizzle as before.
  */
-async function executeHot<T>(db: Database, query: SQL): Promise<T[]> {
+export async function executeHot<T>(db: Database, query: SQL): Promise<T[]> {
   const client = (db as { $client?: unknown }).$client;
   if (typeof client === 'function' && typeof (client as Partial<PreparingClient>).unsafe === 'function') {
     const { sql: text, params } = dialect.sqlToQuery(query);
@@ -204,12 +154,7 @@ export async function claimDueDeliveries(
   return (await executeHot<ClaimRow>(db, claimStatement(workerId, limit, leaseMs, excluded))).map(claimedFrom);
 }
 
-/** Claims the due probes of parked destinations (at most one each). */
-export async function claimDueProbes(db: Database, workerId: string, leaseMs: number, schedule: { baseMs: number; maxMs: number }): Promise<ClaimedDelivery[]> {
-  return (await executeHot<ClaimRow>(db, probeStatement(workerId, leaseMs, schedule.baseMs, schedule.maxMs))).map(claimedFrom);
-}
-
-function claimedFrom(row: ClaimRow): ClaimedDelivery {
+export function claimedFrom(row: ClaimRow): ClaimedDelivery {
   const keyring = currentKeyring();
   return {
     id: row.id,
@@ -341,28 +286,6 @@ export async function releaseClaims(db: Database, workerId: string, claims: read
       and d.status = 'IN_FLIGHT'
     returning d.id`);
   return new Set(rows.map((row) => row.id));
-}
-
-/**
- * Brings the deliveries a parking moved out of the due range (`'infinity'`) back: at their creation
- * time on unpark (the backlog drains in order), or now when the destination is disabled (the next
- * claim cancels them, as for any disabled destination).
- */
-export async function releaseParkedDeliveries(tx: Pick<Database, 'execute'>, destinationId: string, due: 'created' | 'now'): Promise<void> {
-  if (due === 'created') {
-    await tx.execute(sql.raw(DRAIN_ORDER_UPDATE.replace('$TARGETS', `('${destinationId.replace(/[^0-9a-f-]/gi, '')}'::uuid)`)));
-    return;
-  }
-  await tx.execute(sql`
-    update deliveries set next_attempt_at = now()
-    where destination_id = ${destinationId} and status in ('PENDING', 'RETRYING') and next_attempt_at = 'infinity'`);
-}
-
-/** Moves a destination's waiting deliveries out of the due range while it is parked. */
-export async function holdParkedDeliveries(tx: Pick<Database, 'execute'>, destinationId: string): Promise<void> {
-  await tx.execute(sql`
-    update deliveries set next_attempt_at = 'infinity'
-    where destination_id = ${destinationId} and status in ('PENDING', 'RETRYING')`);
 }
 
 /** A receiver answered 410 Gone: stop sending to it, and say so in the audit trail. */

@@ -4,8 +4,10 @@ import type { Database } from '../db/client.js';
 import type { Logger } from '../log.js';
 import type { Coordination } from '../ports/coordination.js';
 import { createCompletionRecorder, type RecorderDeps } from './delivery-recorder.js';
-import { claimDueDeliveries, claimDueProbes, type AttemptRecord, type ClaimedDelivery, type Completion } from './delivery-store.js';
+import { claimDueDeliveries, type AttemptRecord, type ClaimedDelivery, type Completion } from './delivery-store.js';
 import { createDestinationGate, signalOf } from './destination-gate.js';
+import { createHeldDeliveries } from './held-deliveries.js';
+import { claimDueProbes } from './probe-claim.js';
 import { disableLongParked, type HealthChange } from './destination-health.js';
 import type { SendRequest, SendResult } from './http-sender.js';
 import { outboundHeaders } from './outbound-headers.js';
@@ -103,8 +105,12 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps) {
    * destination in claim order. They are unsent (no attempt spent) and their destinations are left
    * out of claims until the list empties.
    */
-  const held = new Map<string, { delivery: ClaimedDelivery; claimedAt: number }[]>();
-  const heldTimers = new Map<string, NodeJS.Timeout>();
+  const held = createHeldDeliveries({
+    hasRoom: (destinationId) => !stopping && active < settings.concurrency && gate.hasRoom(destinationId),
+    maxQueuedMs,
+    start: (delivery, claimedAt) => startAttempt(delivery, claimedAt),
+    release: (delivery) => recorder.release(delivery),
+  });
   let probeTimer: NodeJS.Timeout | undefined;
   let probing: Promise<void> | undefined;
   let probeTicks = 0;
@@ -193,55 +199,6 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps) {
     return signalOf(record);
   }
 
-  /** Starts held deliveries of a destination while its window has room (oldest first). */
-  function startHeld(destinationId: string): void {
-    const list = held.get(destinationId);
-    if (!list || stopping) return;
-    // The gate counts a start synchronously (its local window), so this stops at the window's size;
-    // a shared limit that refuses puts the delivery back in front, with a timer.
-    while (list.length > 0 && active < settings.concurrency && gate.hasRoom(destinationId)) {
-      const { delivery, claimedAt } = list.shift()!;
-      if (Date.now() - claimedAt > maxQueuedMs) recorder.release(delivery);
-      else startAttempt(delivery, claimedAt);
-    }
-    if (list.length === 0) held.delete(destinationId);
-  }
-
-  /**
-   * Held destinations whose window has room now (a slot of theirs just freed). Those waiting for a
-   * timer (rate or shared permits) are left to it, so a refusal never turns into a busy loop.
-   */
-  function startReadyHeld(): void {
-    for (const destinationId of [...held.keys()]) {
-      if (active >= settings.concurrency) return;
-      if (!heldTimers.has(destinationId) && gate.hasRoom(destinationId)) startHeld(destinationId);
-    }
-  }
-
-  /** Held too long to start within its lease: handed back unsent (no attempt spent). */
-  function releaseStaleHeld(): void {
-    for (const [destinationId, list] of held) {
-      while (list.length > 0 && Date.now() - list[0]!.claimedAt > maxQueuedMs) recorder.release(list.shift()!.delivery);
-      if (list.length === 0) held.delete(destinationId);
-    }
-  }
-
-  function holdBack(delivery: ClaimedDelivery, claimedAt: number, retryInMs: number, front: boolean): void {
-    const list = held.get(delivery.destinationId) ?? [];
-    if (front) list.unshift({ delivery, claimedAt });
-    else list.push({ delivery, claimedAt });
-    held.set(delivery.destinationId, list);
-    if (retryInMs > 0 && !heldTimers.has(delivery.destinationId)) {
-      heldTimers.set(
-        delivery.destinationId,
-        setTimeout(() => {
-          heldTimers.delete(delivery.destinationId);
-          startHeld(delivery.destinationId);
-        }, retryInMs),
-      );
-    }
-  }
-
   /** Admits (or holds back) and runs one delivery; probes skip the gate: one per parked destination. */
   async function admitAndAttempt(delivery: ClaimedDelivery, claimedAt: number): Promise<void> {
     if (delivery.probe || !delivery.destinationEnabled) {
@@ -250,7 +207,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps) {
     }
     const admission = await gate.admit(delivery);
     if (!admission.admitted) {
-      holdBack(delivery, claimedAt, admission.retryInMs, true);
+      held.holdBack(delivery, claimedAt, admission.retryInMs, true);
       return;
     }
     const startedAt = Date.now();
@@ -275,7 +232,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps) {
         // The slot is free once the outcome is handed to the recorder; the record itself is
         // written in a group, and until it commits the delivery stays IN_FLIGHT under its lease.
         active -= 1;
-        startReadyHeld();
+        held.startReady();
         startQueued();
         schedulePump();
       });
@@ -288,14 +245,14 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps) {
       if (Date.now() - claimedAt > maxQueuedMs) recorder.release(delivery);
       // Behind deliveries of its destination already held back: wait in order behind them.
       // A full window too (checked before the gate is asked, so the order is kept).
-      else if (!delivery.probe && (held.has(delivery.destinationId) || !gate.hasRoom(delivery.destinationId))) holdBack(delivery, claimedAt, 0, false);
+      else if (!delivery.probe && (held.has(delivery.destinationId) || !gate.hasRoom(delivery.destinationId))) held.holdBack(delivery, claimedAt, 0, false);
       else startAttempt(delivery, claimedAt);
     }
   }
 
   /** Destinations this worker cannot start more for now: left out of its claims. */
   function saturated(): string[] {
-    return [...held.keys()];
+    return held.destinations();
   }
 
   /** Probes of parked destinations, and the disabling of those parked too long. */
@@ -376,7 +333,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps) {
         await unsubscribeHealth?.();
       };
       pollTimer = setInterval(() => {
-        releaseStaleHeld();
+        held.releaseStale();
         schedulePump();
       }, settings.pollIntervalMs);
       probeTimer = setInterval(() => {
@@ -397,14 +354,12 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps) {
       stopping = true;
       clearInterval(pollTimer);
       clearInterval(probeTimer);
-      for (const timer of heldTimers.values()) clearTimeout(timer);
       await unsubscribe?.().catch(() => {});
       await pumping;
       await probing;
       // Claimed but never started: back to the database at once, for any worker to take now.
       for (const { delivery } of queue.splice(0)) recorder.release(delivery);
-      for (const list of held.values()) for (const { delivery } of list) recorder.release(delivery);
-      held.clear();
+      held.releaseAll();
       const started = running.size;
       const grace = setTimeout(() => {
         log.warn({ running: running.size, graceMs: stopGraceMs }, 'attempts still running at the end of the stop grace period; cutting them short');

@@ -1,5 +1,5 @@
 import { and, eq, isNotNull, isNull, sql } from 'drizzle-orm';
-import { holdParkedDeliveries, releaseParkedDeliveries } from '../consumers/delivery-store.js';
+import { holdParkedDeliveries, releaseParkedDeliveries } from '../consumers/parked-deliveries.js';
 import type { Database } from '../db/client.js';
 import { auditEntries, destinations, type Destination } from '../db/schema.js';
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import DataLoader from 'dataloader';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { releaseParkedDeliveries } from '../../consumers/delivery-store.js';
+import { releaseParkedDeliveries } from '../../consumers/parked-deliveries.js';
 import { generateDestinationSecret, isDestinationSecret } from '../../consumers/outbound-signature.js';
 import { deliveries, destinations, integrations, type Destination } from '../../db/schema.js';
 import { recordAudit } from '../audit.js';
