@@ -139,7 +139,6 @@ export function createCompletionRecorder(deps: RecorderDeps) {
         })),
       );
     }
-    await recordHealth(recordedNow);
     for (const { delivery, effect } of group) {
       const disableReason = effect.disableReason;
       if (disableReason === undefined || !held.has(delivery.id)) continue;
@@ -151,6 +150,8 @@ export function createCompletionRecorder(deps: RecorderDeps) {
         log.error({ destinationId: delivery.destinationId, err: (error as Error).message }, 'could not disable a destination that answered 410');
       }
     }
+    // After the 410 disables (which readers expect right after the FAILED status): the health count.
+    await recordHealth(recordedNow);
     deps.onSettled(group.length + unstarted.length);
   }
 
