@@ -5,6 +5,7 @@ import type { Config } from './config.js';
 import { DEMO_PROVIDER, devManagementKey, ensureDemoIntegration, welcomeBanner } from './first-run.js';
 import { createDeliverySink } from './graph/delivery-sink.js';
 import { createDeliveryWorker } from './consumers/delivery-worker.js';
+import { createOperatorNotifier } from './consumers/operator-notifier.js';
 import { sendPinned } from './consumers/http-sender.js';
 import { createPersistConsumer } from './consumers/persist-consumer.js';
 import { createReplayRunner } from './consumers/replay-runner.js';
@@ -115,6 +116,9 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
     }
 
     if (roles.has('delivery')) {
+      const notifier = config.operatorWebhook?.secret
+        ? createOperatorNotifier({ url: config.operatorWebhook.url, secret: config.operatorWebhook.secret, log: log.child({ component: 'operator-notifications' }) })
+        : undefined;
       const worker = createDeliveryWorker({
         db: database.db,
         coordination,
@@ -124,9 +128,13 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
         send: sendPinned,
         settings: config.delivery,
         metrics,
+        ...(notifier ? { onHealthChange: notifier.healthChanged, onDead: notifier.deliveriesDead } : {}),
       });
       await worker.start();
-      shutdown.register('delivery-worker', worker.stop);
+      shutdown.register('delivery-worker', async () => {
+        await worker.stop();
+        await notifier?.drain();
+      });
       roleChecks.deliveryLoop = stateCheck(worker.alive);
       const retention = createRetentionJob({ db: database.db, log: log.child({ component: 'retention' }), settings: config.retention });
       await retention.start();
@@ -192,7 +200,11 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
         status,
         live,
         consumerLag: eventLog.lag,
-        settings: { retryCooldownMs: config.delivery.retryCooldownMs, replayMaxEvents: config.management.replayMaxEvents },
+        settings: {
+          retryCooldownMs: config.delivery.retryCooldownMs,
+          replayMaxEvents: config.management.replayMaxEvents,
+          probeBaseMs: config.delivery.probe.baseMs,
+        },
         production: config.production,
         healthChecks,
         headersTimeoutMs: config.ingress.headersTimeoutMs,

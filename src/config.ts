@@ -112,6 +112,13 @@ const envSchema = z.object({
   DELIVERY_POLL_INTERVAL_MS: positiveInt(1000),
   DELIVERY_STOP_GRACE_MS: z.coerce.number().int().min(0).max(60_000).default(10_000),
   RETRY_DELIVERY_COOLDOWN_SECONDS: z.coerce.number().int().min(0).default(60),
+  DESTINATION_PROBE_BASE_MS: z.coerce.number().int().min(100).default(5_000),
+  DESTINATION_PROBE_MAX_MS: z.coerce.number().int().min(100).default(300_000),
+  OPERATOR_WEBHOOK_URL: urlWithProtocol(['http:', 'https:']).optional(),
+  OPERATOR_WEBHOOK_SECRET: z
+    .string()
+    .regex(/^whsec_[A-Za-z0-9+/]{32,}={0,2}$/, 'must be a Standard Webhooks secret: whsec_ followed by base64 (at least 24 bytes)')
+    .optional(),
   REPLAY_MAX_EVENTS: positiveInt(10_000),
   TRUSTED_PROXIES: commaList.refine((entries) => entries.every(isAddressOrCidr), 'must be a comma list of IP addresses or CIDRs'),
   HOOKGATE_ENCRYPTION_KEYS: commaList.refine(
@@ -183,7 +190,11 @@ function toConfig(env: z.infer<typeof envSchema>) {
       stopGraceMs: env.DELIVERY_STOP_GRACE_MS,
       retry: { scheduleMs: env.DELIVERY_RETRY_SCHEDULE, retryAfterCapMs: env.DELIVERY_RETRY_AFTER_CAP_SECONDS * 1000, jitter: 0.2 },
       retryCooldownMs: env.RETRY_DELIVERY_COOLDOWN_SECONDS * 1000,
+      // Parked destinations: the first probe after baseMs, then doubling up to maxMs.
+      probe: { baseMs: env.DESTINATION_PROBE_BASE_MS, maxMs: Math.max(env.DESTINATION_PROBE_BASE_MS, env.DESTINATION_PROBE_MAX_MS) },
     },
+    /** Signed notifications of parked, unparked and disabled destinations and dead deliveries (issue 14). */
+    operatorWebhook: env.OPERATOR_WEBHOOK_URL ? { url: env.OPERATOR_WEBHOOK_URL, secret: env.OPERATOR_WEBHOOK_SECRET } : undefined,
   };
 }
 
@@ -201,6 +212,9 @@ function crossVariableProblems(env: Record<string, string>): string[] {
         `${name}: required in production (embedded backends are for development; set HOOKGATE_ALLOW_EMBEDDED_IN_PRODUCTION=true to override)`,
       );
     }
+  }
+  if (env.OPERATOR_WEBHOOK_URL && !env.OPERATOR_WEBHOOK_SECRET) {
+    problems.push('OPERATOR_WEBHOOK_SECRET: required with OPERATOR_WEBHOOK_URL (notifications are signed; generate one with `node -e "console.log(\'whsec_\'+require(\'crypto\').randomBytes(32).toString(\'base64\'))"`)');
   }
   if (production && !env.MANAGEMENT_API_KEY) problems.push('MANAGEMENT_API_KEY: required in production');
   if (production && !env.HOOKGATE_ENCRYPTION_KEYS && env.HOOKGATE_ALLOW_EMBEDDED_IN_PRODUCTION !== 'true') {

@@ -2,13 +2,24 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Database } from '../db/client.js';
 import type { Logger } from '../log.js';
 import { completeAttempts, disableDestination, releaseClaims, type ClaimedDelivery, type Completion } from './delivery-store.js';
+import { recordDestinationOutcomes, summariseOutcomes, type HealthChange } from './destination-health.js';
 import type { StatusPublisher } from './status-events.js';
+
+/** What an outcome means for its destination, beyond the delivery itself. */
+export interface DestinationEffect {
+  /** Set when the receiver answered 410: the destination is disabled once the attempt is recorded. */
+  disableReason?: string | undefined;
+  /** Whether the attempt counts towards parking (a worker's own abort does not). */
+  counts?: boolean;
+  ok?: boolean;
+  /** A Retry-After on 429/503: the destination is paused this long, for every worker. */
+  pauseMs?: number;
+}
 
 interface Finished {
   delivery: ClaimedDelivery;
   completion: Completion;
-  /** Set when the receiver answered 410: the destination is disabled once the attempt is recorded. */
-  disableReason: string | undefined;
+  effect: DestinationEffect;
 }
 
 export interface RecorderDeps {
@@ -16,6 +27,12 @@ export interface RecorderDeps {
   workerId: string;
   status: Pick<StatusPublisher, 'deliveryStatuses' | 'destinationDisabled'>;
   log: Logger;
+  /** When a parked destination's first probe is due. */
+  firstProbeInMs?: number;
+  /** Parks, unparks and failed probes the group's outcomes caused. */
+  onHealthChange?: (changes: HealthChange[]) => void;
+  /** Deliveries that just became FAILED (dead) after their last attempt. */
+  onDead?: (dead: { deliveryId: string; eventId: string; destinationId: string; integrationId: string; reason: string | null }[]) => void;
   /** Called after each group is written, with how many outcomes it held. */
   onSettled(count: number): void;
 }
@@ -109,7 +126,21 @@ export function createCompletionRecorder(deps: RecorderDeps) {
         status,
       })),
     );
-    for (const { delivery, disableReason } of group) {
+    const recordedNow = group.filter((finished) => held.has(finished.delivery.id));
+    const dead = recordedNow.filter((finished) => finished.completion.status === 'FAILED');
+    if (dead.length > 0) {
+      deps.onDead?.(
+        dead.map(({ delivery, completion }) => ({
+          deliveryId: delivery.id,
+          eventId: delivery.eventId,
+          destinationId: delivery.destinationId,
+          integrationId: delivery.integrationId,
+          reason: completion.lastError,
+        })),
+      );
+    }
+    for (const { delivery, effect } of group) {
+      const disableReason = effect.disableReason;
       if (disableReason === undefined || !held.has(delivery.id)) continue;
       try {
         if (await disableDestination(db, delivery.destinationId, disableReason, { deliveryId: delivery.id })) {
@@ -119,7 +150,30 @@ export function createCompletionRecorder(deps: RecorderDeps) {
         log.error({ destinationId: delivery.destinationId, err: (error as Error).message }, 'could not disable a destination that answered 410');
       }
     }
+    // After the 410 disables (which readers expect right after the FAILED status): the health count.
+    await recordHealth(recordedNow);
     deps.onSettled(group.length + unstarted.length);
+  }
+
+  /**
+   * Counts the recorded attempts into their destinations' health (park, unpark, probes, pauses).
+   * Best effort after the records committed: a failure here costs a late park, never a delivery.
+   */
+  async function recordHealth(group: Finished[]): Promise<void> {
+    const counted = group.filter((finished) => finished.completion.attempt !== null && finished.effect.counts !== false);
+    if (counted.length === 0) return;
+    try {
+      const changes = await recordDestinationOutcomes(
+        db,
+        summariseOutcomes(
+          counted.map(({ delivery, effect }) => ({ destinationId: delivery.destinationId, ok: effect.ok === true, probe: delivery.probe, pauseMs: effect.pauseMs ?? 0 })),
+        ),
+        deps.firstProbeInMs ?? 5_000,
+      );
+      if (changes.length > 0) deps.onHealthChange?.(changes);
+    } catch (error) {
+      log.error({ err: (error as Error).message }, 'could not update destination health');
+    }
   }
 
   return {
@@ -127,8 +181,8 @@ export function createCompletionRecorder(deps: RecorderDeps) {
     waiting(): number {
       return pending.length + releases.length;
     },
-    complete(delivery: ClaimedDelivery, completion: Completion, disableReason?: string): void {
-      pending.push({ delivery, completion, disableReason });
+    complete(delivery: ClaimedDelivery, completion: Completion, effect: DestinationEffect = {}): void {
+      pending.push({ delivery, completion, effect });
       schedule();
     },
     /** A claim whose POST never started: handed back, due again at once. */

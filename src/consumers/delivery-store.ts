@@ -3,6 +3,7 @@ import { PgDialect } from 'drizzle-orm/pg-core';
 import { rowsOf, type Database } from '../db/client.js';
 import { auditEntries, destinations } from '../db/schema.js';
 import { currentKeyring } from '../secrets/secret-box.js';
+import { releaseParkedDeliveries } from './parked-deliveries.js';
 
 export type DeliveryStatus = 'PENDING' | 'IN_FLIGHT' | 'RETRYING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
 
@@ -19,10 +20,18 @@ export interface ClaimedDelivery {
   rawBody: Buffer;
   url: string;
   secret: string;
+  /** The replaced secret while its rotation grace period lasts: deliveries carry both signatures. */
+  previousSecret: string | null;
+  /** Static headers of the destination (write-only: never recorded, never logged). */
+  staticHeaders: { name: string; value: string }[];
+  maxPerSecond: number | null;
+  maxConcurrency: number | null;
   destinationEnabled: boolean;
+  /** Claimed as the single probe of a parked destination. */
+  probe: boolean;
 }
 
-interface ClaimRow extends Record<string, unknown> {
+export interface ClaimRow extends Record<string, unknown> {
   id: string;
   event_id: string;
   destination_id: string;
@@ -33,7 +42,12 @@ interface ClaimRow extends Record<string, unknown> {
   raw_body: Buffer | Uint8Array;
   url: string;
   secret: string;
+  previous_secret: string | null;
+  headers: string | null;
+  max_per_second: number | null;
+  max_concurrency: number | null;
   destination_enabled: boolean;
+  probe: boolean;
 }
 
 /**
@@ -48,8 +62,15 @@ interface ClaimRow extends Record<string, unknown> {
  * For ordered destinations a delivery waits while an earlier one for its key is unfinished (in the
  * due range or not): one at a time, in order. Those waiting rows are read and filtered, so a long
  * queue behind one key costs its length per claim until its head is done.
+ *
+ * Destination policies (issue 14): a parked destination's deliveries wait (only its probe, claimed
+ * by `probeStatement`, goes out; its waiting rows are moved out of the due range, see
+ * destination-health.ts), a paused one (Retry-After) waits until the pause ends, and `excluded`
+ * names destinations this worker cannot start more for right now (throttled or at their adaptive
+ * concurrency): their rows stay for other destinations' work to pass, which is what keeps one slow
+ * destination from holding up the others.
  */
-export function claimStatement(workerId: string, limit: number, leaseMs: number): SQL {
+export function claimStatement(workerId: string, limit: number, leaseMs: number, excluded: readonly string[] = []): SQL {
   // The limit is written into the text (an integer we computed, never outside input): with
   // `limit $n` Postgres plans a prepared statement's generic plan for an unknown, large limit and
   // keeps re-planning; with a literal each claim size gets one cached plan, the one tested below.
@@ -66,6 +87,10 @@ export function claimStatement(workerId: string, limit: number, leaseMs: number)
             and prior.ordering_key = d.ordering_key
             and prior.status in ('PENDING', 'RETRYING', 'IN_FLIGHT')
             and prior.sequence < d.sequence))
+        and not exists (
+          select 1 from destinations held
+          where held.id = d.destination_id and (held.parked_at is not null or held.paused_until > now()))
+        and d.destination_id <> all(${uuidArrayLiteral(excluded)}::uuid[])
       order by d.next_attempt_at
       limit ${sql.raw(String(claimSize))}
       for update of d skip locked
@@ -81,11 +106,22 @@ export function claimStatement(workerId: string, limit: number, leaseMs: number)
       where d.id = due.id
       returning d.id, d.event_id, d.destination_id, d.integration_id, due.previous_status, d.attempt_count, d.trigger
     )
-    select c.id, c.event_id, c.destination_id, c.integration_id, c.previous_status, c.attempt_count, c.trigger,
-           e.raw_body, t.url, t.secret, t.enabled as destination_enabled
+    ${CLAIMED_WORK} false as probe
     from claimed c
     join events e on e.id = c.event_id
     join destinations t on t.id = c.destination_id`;
+}
+
+/** What a claimed delivery's attempt needs, from the claimed row `c`, its event `e` and destination `t`. */
+export const CLAIMED_WORK = sql.raw(`
+    select c.id, c.event_id, c.destination_id, c.integration_id, c.previous_status, c.attempt_count, c.trigger,
+           e.raw_body, t.url, t.secret, t.enabled as destination_enabled,
+           case when t.previous_secret_expires_at > now() then t.previous_secret end as previous_secret,
+           t.headers, t.max_per_second, t.max_concurrency,`);
+
+/** A uuid[] literal for ids we hold (from the database): drizzle would expand a JS array into a list. */
+function uuidArrayLiteral(ids: readonly string[]): string {
+  return `{${ids.filter((id) => /^[0-9a-f-]{36}$/i.test(id)).join(',')}}`;
 }
 
 const dialect = new PgDialect();
@@ -98,7 +134,7 @@ type PreparingClient = { unsafe(text: string, params: unknown[], options: { prep
  * claim costs more than running it. Fixed text, so each connection prepares it once. PGlite runs
  * it through drizzle as before.
  */
-async function executeHot<T>(db: Database, query: SQL): Promise<T[]> {
+export async function executeHot<T>(db: Database, query: SQL): Promise<T[]> {
   const client = (db as { $client?: unknown }).$client;
   if (typeof client === 'function' && typeof (client as Partial<PreparingClient>).unsafe === 'function') {
     const { sql: text, params } = dialect.sqlToQuery(query);
@@ -108,9 +144,19 @@ async function executeHot<T>(db: Database, query: SQL): Promise<T[]> {
 }
 
 /** Claims up to `limit` due deliveries for `workerId` until the lease ends, with their work. */
-export async function claimDueDeliveries(db: Database, workerId: string, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
-  const rows = await executeHot<ClaimRow>(db, claimStatement(workerId, limit, leaseMs));
-  return rows.map((row) => ({
+export async function claimDueDeliveries(
+  db: Database,
+  workerId: string,
+  limit: number,
+  leaseMs: number,
+  excluded: readonly string[] = [],
+): Promise<ClaimedDelivery[]> {
+  return (await executeHot<ClaimRow>(db, claimStatement(workerId, limit, leaseMs, excluded))).map(claimedFrom);
+}
+
+export function claimedFrom(row: ClaimRow): ClaimedDelivery {
+  const keyring = currentKeyring();
+  return {
     id: row.id,
     eventId: row.event_id,
     destinationId: row.destination_id,
@@ -121,10 +167,15 @@ export async function claimDueDeliveries(db: Database, workerId: string, limit: 
     // postgres.js hands back a Buffer, PGlite a plain Uint8Array.
     rawBody: Buffer.isBuffer(row.raw_body) ? row.raw_body : Buffer.from(row.raw_body.buffer, row.raw_body.byteOffset, row.raw_body.byteLength),
     url: row.url,
-    // Raw SQL reads the column as stored: sealed at rest (issue 12), opened here.
-    secret: currentKeyring().open(row.secret),
+    // Raw SQL reads the columns as stored: sealed at rest (issue 12), opened here.
+    secret: keyring.open(row.secret),
+    previousSecret: row.previous_secret === null ? null : keyring.open(row.previous_secret),
+    staticHeaders: row.headers === null ? [] : (JSON.parse(keyring.open(row.headers)) as { name: string; value: string }[]),
+    maxPerSecond: row.max_per_second,
+    maxConcurrency: row.max_concurrency,
     destinationEnabled: row.destination_enabled,
-  }));
+    probe: row.probe,
+  };
 }
 
 export interface AttemptRecord {
@@ -242,10 +293,11 @@ export async function disableDestination(db: Database, destinationId: string, re
   return db.transaction(async (tx) => {
     const changed = await tx
       .update(destinations)
-      .set({ enabled: false, disabledReason: reason, disabledAt: new Date(), updatedAt: new Date() })
+      .set({ enabled: false, disabledReason: reason, disabledAt: new Date(), updatedAt: new Date(), parkedAt: null, parkedReason: null, nextProbeAt: null })
       .where(and(eq(destinations.id, destinationId), eq(destinations.enabled, true)))
       .returning({ id: destinations.id });
     if (changed.length === 0) return false;
+    await releaseParkedDeliveries(tx, destinationId, 'now');
     await tx.insert(auditEntries).values({
       actor: 'system:delivery',
       action: 'destination.disabled',

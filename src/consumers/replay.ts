@@ -3,6 +3,7 @@ import type { Database } from '../db/client.js';
 import { eventFilterConditions, type EventFilterValue } from '../db/event-filter.js';
 import { auditEntries, deliveries, destinations, events, replayRequestEvents, replayRequests, type Delivery } from '../db/schema.js';
 import { deliveryRowsFor } from './delivery-rows.js';
+import { eventTypeMatches } from './event-type-filter.js';
 
 /**
  * Replay never goes back through Kafka (the persist step would drop it as a duplicate): it
@@ -26,7 +27,7 @@ export async function replayEvent(
 ): Promise<ReplayOutcome> {
   return db.transaction(async (tx) => {
     const [event] = await tx
-      .select({ id: events.id, integrationId: events.integrationId, eventKey: events.eventKey, orderingKey: events.orderingKey, bodyPurgedAt: events.bodyPurgedAt })
+      .select({ id: events.id, integrationId: events.integrationId, eventKey: events.eventKey, orderingKey: events.orderingKey, eventType: events.eventType, bodyPurgedAt: events.bodyPurgedAt })
       .from(events)
       .where(eq(events.id, eventId));
     if (!event) return { ok: false, code: 'EVENT_NOT_FOUND', message: `event ${eventId} was not found` };
@@ -46,6 +47,11 @@ export async function replayEvent(
     }
     const enabled = targets.filter((target) => target.enabled);
     if (enabled.length === 0) return { ok: false, code: 'NO_ENABLED_DESTINATION', message: 'no enabled destination to replay to' };
+    // A replay that names its destination ignores that destination's event-type filter.
+    const ignoreFilter = Boolean(options.destinationId);
+    if (deliveryRowsFor([event], enabled, {}, { ignoreFilter }).length === 0) {
+      return { ok: false, code: 'NO_ENABLED_DESTINATION', message: 'no enabled destination whose event-type filter takes this event' };
+    }
 
     const [replayRequest] = await tx
       .insert(replayRequests)
@@ -62,7 +68,7 @@ export async function replayEvent(
       .returning();
     const created = await tx
       .insert(deliveries)
-      .values(deliveryRowsFor([event], enabled, { trigger: 'REPLAY', replayRequestId: replayRequest!.id }))
+      .values(deliveryRowsFor([event], enabled, { trigger: 'REPLAY', replayRequestId: replayRequest!.id }, { ignoreFilter }))
       .returning();
     await tx.insert(auditEntries).values({
       ...context,
@@ -170,7 +176,10 @@ export async function previewBulkReplay(db: Database, filter: EventFilterValue):
       deliveries: sql<number>`count(${destinations.id})::int`,
     })
     .from(events)
-    .leftJoin(destinations, and(eq(destinations.integrationId, events.integrationId), eq(destinations.enabled, true)))
+    .leftJoin(
+      destinations,
+      and(eq(destinations.integrationId, events.integrationId), eq(destinations.enabled, true), eventTypeMatches(destinations.eventTypes, events.eventType)),
+    )
     .where(and(...replayable(filter)));
   return { events: row?.events ?? 0, deliveries: row?.deliveries ?? 0 };
 }
@@ -315,7 +324,7 @@ export async function runReplayChunk(db: Database, chunkSize = 500): Promise<{ r
       taken.length === 0
         ? []
         : await tx
-            .select({ id: events.id, integrationId: events.integrationId, eventKey: events.eventKey, orderingKey: events.orderingKey, receivedAt: events.receivedAt })
+            .select({ id: events.id, integrationId: events.integrationId, eventKey: events.eventKey, orderingKey: events.orderingKey, eventType: events.eventType, receivedAt: events.receivedAt })
             .from(events)
             // An event whose body retention purged since the request is skipped, never sent empty.
             .where(and(inArray(events.id, taken.map((row) => row.eventId)), isNull(events.bodyPurgedAt)))

@@ -1,4 +1,5 @@
 import type { Logger } from '../log.js';
+import type { HealthChange } from './destination-health.js';
 import { createOutageLog } from '../outage-log.js';
 import type { Coordination } from '../ports/coordination.js';
 
@@ -8,6 +9,8 @@ import type { Coordination } from '../ports/coordination.js';
  */
 export const DELIVERY_STATUS_CHANNEL = 'delivery.status';
 export const DESTINATION_DISABLED_CHANNEL = 'destination.disabled';
+/** Destination health changes (parked, probe failed, unparked, disabled): a JSON array of them. */
+export const DESTINATION_HEALTH_CHANNEL = 'destination.health';
 /** Newly stored events, one message per persisted batch. */
 export const EVENTS_RECEIVED_CHANNEL = 'events.received';
 /** Persisted new deliveries: workers claim at once instead of waiting for their next poll. */
@@ -50,6 +53,11 @@ export function createStatusPublisher(coordination: Pick<Coordination, 'publish'
     },
     destinationDisabled: (change: { destinationId: string; integrationId: string; reason: string }) =>
       publish(DESTINATION_DISABLED_CHANNEL, { ...change, at: new Date().toISOString() }),
+    destinationHealth: (changes: HealthChange[]) => {
+      if (changes.length === 0) return Promise.resolve();
+      const at = new Date().toISOString();
+      return publish(DESTINATION_HEALTH_CHANNEL, changes.map((change) => ({ ...change, at })));
+    },
     wakeDeliveryWorkers: () => publish(DELIVERY_WAKE_CHANNEL, '1'),
     eventsReceived: (notices: EventReceivedNotice[]) => (notices.length > 0 ? publish(EVENTS_RECEIVED_CHANNEL, notices) : Promise.resolve()),
   };

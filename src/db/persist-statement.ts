@@ -7,7 +7,7 @@ import type { Database } from './client.js';
  * one round trip per batch, and its own implicit transaction. It inserts the events (ON CONFLICT
  * DO NOTHING on the unique key) and, only for the rows it actually inserted, their
  * `event.received` audit entry — the event's processing record — and one pending delivery per
- * enabled destination of the event's integration. Deliveries get their `sequence` in batch order
+ * enabled destination of the event's integration whose event-type filter matches. Deliveries get their `sequence` in batch order
  * (the `ordinal` sort) and, for ordered destinations, the event's ordering key (else its event
  * key), as `deliveryRowsFor` builds them for replays.
  *
@@ -49,11 +49,19 @@ audited as (
   returning 1
 ),
 dispatched as (
-  insert into deliveries (event_id, destination_id, integration_id, ordering_key)
+  insert into deliveries (event_id, destination_id, integration_id, ordering_key, next_attempt_at)
   select fresh.id, destinations.id, fresh.integration_id,
-         case when destinations.ordered then coalesce(fresh.ordering_key, fresh.event_key) end
+         case when destinations.ordered then coalesce(fresh.ordering_key, fresh.event_key) end,
+         -- A parked destination's new deliveries wait outside the due range until it unparks.
+         case when destinations.parked_at is not null then 'infinity'::timestamptz else now() end
   from fresh
   join destinations on destinations.integration_id = fresh.integration_id and destinations.enabled
+   -- The destination's event-type filter (event-type-filter.ts): empty, exact, or trailing wildcard.
+   and (cardinality(destinations.event_types) = 0 or exists (
+     select 1 from unnest(destinations.event_types) as p(pattern)
+     where p.pattern = fresh.event_type
+        or p.pattern = '*'
+        or (right(p.pattern, 1) = '*' and starts_with(fresh.event_type, left(p.pattern, -1)))))
   order by fresh.ordinal, destinations.created_at, destinations.id
   on conflict do nothing
   returning 1

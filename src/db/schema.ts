@@ -9,6 +9,7 @@ import {
   pgEnum,
   pgTable,
   primaryKey,
+  real,
   text,
   timestamp,
   uniqueIndex,
@@ -117,10 +118,38 @@ export const destinations = pgTable(
     disabledReason: text('disabled_reason'),
     disabledAt: timestamp('disabled_at', { withTimezone: true }),
     ordered: boolean('ordered').notNull().default(false),
+    /** Event-type filter: exact names and trailing wildcards (`order.*`); empty = every event. */
+    eventTypes: text('event_types').array().notNull().default(sql`'{}'::text[]`),
+    /** During a rotation the replaced secret signs too, until it expires. */
+    previousSecret: encryptedText('previous_secret'),
+    previousSecretExpiresAt: timestamp('previous_secret_expires_at', { withTimezone: true }),
+    secretRotatedAt: timestamp('secret_rotated_at', { withTimezone: true }),
+    /** Static headers: a sealed JSON array of {name, value}; write-only. */
+    headers: encryptedText('headers'),
+    maxPerSecond: integer('max_per_second'),
+    maxConcurrency: integer('max_concurrency'),
+    /** A receiver's Retry-After pauses the destination for every worker. */
+    pausedUntil: timestamp('paused_until', { withTimezone: true }),
+    parkAfterFailures: integer('park_after_failures').notNull().default(10),
+    parkFailureRatio: real('park_failure_ratio').notNull().default(0.9),
+    parkWindowSeconds: integer('park_window_seconds').notNull().default(300),
+    disableAfterParkedSeconds: integer('disable_after_parked_seconds').notNull().default(432_000),
+    consecutiveFailures: integer('consecutive_failures').notNull().default(0),
+    windowStartedAt: timestamp('window_started_at', { withTimezone: true }),
+    windowAttempts: integer('window_attempts').notNull().default(0),
+    windowFailures: integer('window_failures').notNull().default(0),
+    parkedAt: timestamp('parked_at', { withTimezone: true }),
+    parkedReason: text('parked_reason'),
+    probeCount: integer('probe_count').notNull().default(0),
+    nextProbeAt: timestamp('next_probe_at', { withTimezone: true }),
+    unparkedAt: timestamp('unparked_at', { withTimezone: true }),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
-  (t) => [index('destinations_integration_idx').on(t.integrationId, t.createdAt)],
+  (t) => [
+    index('destinations_integration_idx').on(t.integrationId, t.createdAt),
+    index('destinations_parked_idx').on(t.nextProbeAt).where(sql`${t.parkedAt} is not null`),
+  ],
 );
 
 export const events = pgTable(

@@ -25,5 +25,6 @@ export interface GraphContext {
   live: LiveFeed;
   /** Persist-consumer lag per partition, from the event log. */
   consumerLag(): Promise<PartitionLag[]>;
-  settings: { retryCooldownMs: number; replayMaxEvents: number };
+  /** probeBaseMs: when a parked destination's first probe is due (issue 14; 5 s when unset). */
+  settings: { retryCooldownMs: number; replayMaxEvents: number; probeBaseMs?: number };
 }

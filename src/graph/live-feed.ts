@@ -1,5 +1,12 @@
 import { createPubSub, filter, pipe } from 'graphql-yoga';
-import { DELIVERY_STATUS_CHANNEL, EVENTS_RECEIVED_CHANNEL, type DeliveryStatusChange, type EventReceivedNotice } from '../consumers/status-events.js';
+import type { HealthChange } from '../consumers/destination-health.js';
+import {
+  DELIVERY_STATUS_CHANNEL,
+  DESTINATION_HEALTH_CHANNEL,
+  EVENTS_RECEIVED_CHANNEL,
+  type DeliveryStatusChange,
+  type EventReceivedNotice,
+} from '../consumers/status-events.js';
 import type { Database } from '../db/client.js';
 import type { Logger } from '../log.js';
 import type { Coordination } from '../ports/coordination.js';
@@ -14,8 +21,15 @@ import type { Coordination } from '../ports/coordination.js';
  */
 export type LiveMessage = { kind: 'deliveryStatus'; change: DeliveryStatusChange } | { kind: 'eventReceived'; notice: EventReceivedNotice };
 
+/** A destination health change as published (status-events.ts). */
+export type DestinationHealthNotice = HealthChange & { at: string };
+
 export function createLiveFeed(deps: { coordination: Pick<Coordination, 'subscribe'>; db: Database; log: Logger }) {
-  const pubsub = createPubSub<{ deliveryStatus: [DeliveryStatusChange]; eventReceived: [EventReceivedNotice] }>();
+  const pubsub = createPubSub<{
+    deliveryStatus: [DeliveryStatusChange];
+    eventReceived: [EventReceivedNotice];
+    destinationHealth: [DestinationHealthNotice];
+  }>();
   const unsubscribers: (() => Promise<void>)[] = [];
   const listeners = new Set<(message: LiveMessage) => void>();
 
@@ -43,6 +57,12 @@ export function createLiveFeed(deps: { coordination: Pick<Coordination, 'subscri
             emit({ kind: 'deliveryStatus', change });
           }
         }),
+        // Served per subscriber (not through the graphql-ws fan-out): health changes are rare.
+        await deps.coordination.subscribe(DESTINATION_HEALTH_CHANNEL, (message) => {
+          const changes = parse<DestinationHealthNotice[]>(message);
+          if (!Array.isArray(changes)) return;
+          for (const change of changes) if (change && typeof change === 'object') pubsub.publish('destinationHealth', change);
+        }),
         await deps.coordination.subscribe(EVENTS_RECEIVED_CHANNEL, (message) => {
           const notices = parse<EventReceivedNotice[]>(message);
           if (!Array.isArray(notices)) return;
@@ -63,6 +83,9 @@ export function createLiveFeed(deps: { coordination: Pick<Coordination, 'subscri
     },
     deliveryStatus(match: (change: DeliveryStatusChange) => boolean) {
       return pipe(pubsub.subscribe('deliveryStatus'), filter(match));
+    },
+    destinationHealth(match: (change: DestinationHealthNotice) => boolean) {
+      return pipe(pubsub.subscribe('destinationHealth'), filter(match));
     },
     eventsReceived(match: (notice: EventReceivedNotice) => boolean) {
       return pipe(pubsub.subscribe('eventReceived'), filter(match));

@@ -34,6 +34,14 @@ export interface Coordination {
    * `limit`), atomically and in one round trip, shared by every instance.
    */
   consumeRateLimit(key: string, limit: number, periodMs: number): Promise<RateLimitDecision>;
+  /**
+   * Takes one of `limit` concurrency permits of `key` for `holder` until `ttlMs` (a crashed holder's
+   * permit expires by itself), atomically and shared by every instance. True when taken (or when
+   * `holder` already holds one); false when all `limit` are held.
+   */
+  acquirePermit(key: string, holder: string, limit: number, ttlMs: number): Promise<boolean>;
+  /** Gives back `holder`'s permit of `key`; nothing happens when it holds none. */
+  releasePermit(key: string, holder: string): Promise<void>;
   publish(channel: string, message: string): Promise<void>;
   /** Returns a function that unsubscribes. */
   subscribe(channel: string, handler: MessageHandler): Promise<() => Promise<void>>;

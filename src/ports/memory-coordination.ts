@@ -36,6 +36,8 @@ export function createMemoryCoordination(options: MemoryCoordinationOptions = {}
   const markers = new Map<string, number>();
   const locks = new Map<string, Lock>();
   const buckets = new Map<string, Bucket>();
+  /** Per key: holder → expiry. */
+  const permits = new Map<string, Map<string, number>>();
   const channels = new Map<string, Set<Subscription>>();
   let closed = false;
 
@@ -46,6 +48,10 @@ export function createMemoryCoordination(options: MemoryCoordinationOptions = {}
     for (const [id, expiresAt] of markers) if (!live(expiresAt, at)) markers.delete(id);
     for (const [id, lock] of locks) if (!live(lock.expiresAt, at)) locks.delete(id);
     for (const [key, bucket] of buckets) if (!live(bucket.expiresAt, at)) buckets.delete(key);
+    for (const [key, holders] of permits) {
+      for (const [holder, expiresAt] of holders) if (!live(expiresAt, at)) holders.delete(holder);
+      if (holders.size === 0) permits.delete(key);
+    }
   };
   const sweeper = setInterval(sweep, options.sweepIntervalMs ?? 30_000);
   // The sweep only frees memory; it must not keep the process alive.
@@ -102,6 +108,23 @@ export function createMemoryCoordination(options: MemoryCoordinationOptions = {}
       buckets.set(key, { tat: nextTat, expiresAt: at + Math.ceil(nextTat - at) });
       return { allowed: true, retryAfterMs: 0 };
     },
+    async acquirePermit(key, holder, limit, ttlMs) {
+      ensureOpen();
+      // As the Redis script: expired permits first, then a holder's own, then a free one.
+      const at = now();
+      const holders = permits.get(key) ?? new Map<string, number>();
+      for (const [other, expiresAt] of holders) if (!live(expiresAt, at)) holders.delete(other);
+      if (!holders.has(holder) && holders.size >= limit) return false;
+      holders.set(holder, at + ttlMs);
+      permits.set(key, holders);
+      return true;
+    },
+    async releasePermit(key, holder) {
+      ensureOpen();
+      const holders = permits.get(key);
+      holders?.delete(holder);
+      if (holders?.size === 0) permits.delete(key);
+    },
     async publish(channel, message) {
       ensureOpen();
       // Handlers run later, never on the publisher's stack, and in publish order (microtasks are FIFO).
@@ -132,6 +155,7 @@ export function createMemoryCoordination(options: MemoryCoordinationOptions = {}
       markers.clear();
       locks.clear();
       buckets.clear();
+      permits.clear();
     },
   };
 }

@@ -59,10 +59,29 @@ end
 return 0
 `;
 
+/**
+ * Concurrency permits: a sorted set of holders scored by expiry (Redis' clock). KEYS[1] = the set;
+ * ARGV = holder, limit, ttlMs. Expired holders are dropped first, so a crashed worker's permit
+ * comes back after its time to live. Returns 1 when taken (or already held), 0 when all are held.
+ */
+const PERMIT_SCRIPT = `
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local ttl = tonumber(ARGV[3])
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
+  return 0
+end
+redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ttl)
+return 1
+`;
+
 const CLAIM_STATES = ['busy', 'claimed', 'stored'] as const;
 
 type RedisWithScripts = Redis & {
   gcra(key: string, interval: number, burst: number): Promise<[number, number]>;
+  acquirePermit(key: string, holder: string, limit: number, ttlMs: number): Promise<number>;
   claimForStorage(keyCount: number, ...keysThenArgs: (string | number)[]): Promise<number[]>;
   settleClaims(keyCount: number, ...keysThenArgs: (string | number)[]): Promise<number>;
 };
@@ -83,6 +102,7 @@ export function createRedisCoordination(options: { url: string; keyPrefix: strin
     });
   const redis = connect(false) as RedisWithScripts;
   redis.defineCommand('gcra', { numberOfKeys: 1, lua: GCRA_SCRIPT });
+  redis.defineCommand('acquirePermit', { numberOfKeys: 1, lua: PERMIT_SCRIPT });
   // EVALSHA with a fallback to EVAL: the scripts' text crosses the wire once per connection.
   redis.defineCommand('claimForStorage', { lua: CLAIM_SCRIPT });
   redis.defineCommand('settleClaims', { lua: SETTLE_SCRIPT });
@@ -138,6 +158,12 @@ export function createRedisCoordination(options: { url: string; keyPrefix: strin
       const interval = periodMs / limit;
       const [allowed, retryAfterMs] = await redis.gcra(`rl:${key}`, interval, periodMs);
       return { allowed: allowed === 1, retryAfterMs };
+    },
+    async acquirePermit(key, holder, limit, ttlMs) {
+      return (await redis.acquirePermit(`permit:${key}`, holder, limit, Math.max(1, Math.ceil(ttlMs)))) === 1;
+    },
+    async releasePermit(key, holder) {
+      await redis.zrem(`permit:${key}`, holder);
     },
     async publish(channel, message) {
       await redis.publish(`${options.keyPrefix}${channel}`, message);

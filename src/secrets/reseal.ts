@@ -7,6 +7,8 @@ const SECRET_COLUMNS = [
   { table: 'integrations', column: 'secret' },
   { table: 'integrations', column: 'previous_secret' },
   { table: 'destinations', column: 'secret' },
+  { table: 'destinations', column: 'previous_secret' },
+  { table: 'destinations', column: 'headers' },
 ] as const;
 
 export interface ResealReport {

@@ -68,6 +68,32 @@ export function coordinationContract(name: string, make: () => Promise<Coordinat
       });
     });
 
+    describe('concurrency permits', () => {
+      it('grants at most `limit` permits of a key at once, to distinct holders, and again once released', async () => {
+        const key = unique('permits');
+        const granted = await Promise.all(['a', 'b', 'c', 'd'].map((holder) => coordination.acquirePermit(key, holder, 2, 10_000)));
+        expect(granted.filter(Boolean)).toHaveLength(2);
+        const holders = ['a', 'b', 'c', 'd'].filter((_, index) => granted[index]);
+        // A holder asking again keeps its permit (and takes no second one).
+        expect(await coordination.acquirePermit(key, holders[0]!, 2, 10_000)).toBe(true);
+        expect(await coordination.acquirePermit(key, 'e', 2, 10_000)).toBe(false);
+        await coordination.releasePermit(key, holders[0]!);
+        await coordination.releasePermit(key, 'never-held');
+        expect(await coordination.acquirePermit(key, 'e', 2, 10_000)).toBe(true);
+        expect(await coordination.acquirePermit(key, 'f', 2, 10_000)).toBe(false);
+        // Another key has permits of its own.
+        expect(await coordination.acquirePermit(unique('other'), 'f', 1, 10_000)).toBe(true);
+      });
+
+      it('takes back the permit of a holder that never released it once its time to live has passed', async () => {
+        const key = unique('expiring-permit');
+        expect(await coordination.acquirePermit(key, 'crashed', 1, 300)).toBe(true);
+        expect(await coordination.acquirePermit(key, 'next', 1, 10_000)).toBe(false);
+        await sleep(450);
+        expect(await coordination.acquirePermit(key, 'next', 1, 10_000)).toBe(true);
+      });
+    });
+
     describe('rate limits', () => {
       it('allows a burst up to the limit, then refuses with the time until the next slot', async () => {
         const key = unique('bucket');

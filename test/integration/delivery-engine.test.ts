@@ -219,16 +219,17 @@ describeWithServices('delivery engine: in-process workers on real Postgres and l
     const sink = await receiver(() => {
       // never answers
     });
-    const ids = await seedPendingDeliveries(sql, { url: `${sink.url}/hook`, count: 3 });
+    // Two: a destination's adaptive window starts at 2 (issue 14), so two hang at once.
+    const ids = await seedPendingDeliveries(sql, { url: `${sink.url}/hook`, count: 2 });
     const running = worker({ settings: { stopGraceMs: 200, timeoutMs: 10_000 } });
     await running.start();
-    await eventually(async () => (sink.received.length === 3 ? true : undefined), 5_000, 20);
+    await eventually(async () => (sink.received.length === 2 ? true : undefined), 5_000, 20);
     const started = Date.now();
     await running.stop();
     expect(Date.now() - started).toBeLessThan(2_000);
     const rows = await sql<{ status: string; error_class: string }[]>`
       select d.status::text, a.error_class from deliveries d join delivery_attempts a on a.delivery_id = d.id where d.id = any(${ids}::uuid[])`;
-    expect(rows).toEqual(Array.from({ length: 3 }, () => ({ status: 'RETRYING', error_class: 'ABORTED' })));
+    expect(rows).toEqual(Array.from({ length: 2 }, () => ({ status: 'RETRYING', error_class: 'ABORTED' })));
   });
 
   it('under load, every POST the receiver saw is a recorded attempt', async () => {

@@ -161,7 +161,11 @@ describeWithServices('deliveries on real Kafka, Postgres and Redis to local rece
       return rows[0]?.status === 'FAILED' ? rows : undefined;
     });
     expect(delivery!.last_status_code).toBe(410);
-    const [destination] = await sql<{ enabled: boolean; disabled_reason: string }[]>`select enabled, disabled_reason from destinations where id = ${destinationId}`;
+    // The destination is disabled once the attempt is recorded, in the step after (delivery-recorder.ts).
+    const destination = await eventually(async () => {
+      const [row] = await sql<{ enabled: boolean; disabled_reason: string }[]>`select enabled, disabled_reason from destinations where id = ${destinationId}`;
+      return row!.enabled ? undefined : row;
+    });
     expect(destination!.enabled).toBe(false);
     expect(destination!.disabled_reason).toContain('410');
     const audit = await sql`select 1 from audit_entries where action = 'destination.disabled' and target_id = ${destinationId}`;

@@ -3,6 +3,7 @@ import { builder } from '../builder.js';
 import './scalars.js';
 import './errors.js';
 import './destination.js';
+import './destination-health.js';
 import './integration.js';
 import './event.js';
 import './delivery.js';

@@ -162,7 +162,7 @@ builder.mutationField('createIntegration', (t) =>
           .returning();
         if (!row) throw new ConflictError(`an integration for provider "${input.provider}" already exists`, 'ALREADY_EXISTS');
         const added = input.destinations?.length
-          ? await tx.insert(destinations).values(input.destinations.map((destination) => newDestinationRow(row.id, destination))).returning({ id: destinations.id })
+          ? await tx.insert(destinations).values(input.destinations.map((destination) => newDestinationRow(ctx, row.id, destination))).returning({ id: destinations.id })
           : [];
         await recordAudit(tx, ctx, {
           action: 'integration.created',
@@ -302,7 +302,7 @@ builder.mutationField('updateIntegration', (t) =>
           .returning();
         if (!row) throw new NotFoundError('Integration', input.id);
         const added = input.destinations?.length
-          ? await tx.insert(destinations).values(input.destinations.map((destination) => newDestinationRow(row.id, destination))).returning({ id: destinations.id })
+          ? await tx.insert(destinations).values(input.destinations.map((destination) => newDestinationRow(ctx, row.id, destination))).returning({ id: destinations.id })
           : [];
         await recordAudit(tx, ctx, {
           action: 'integration.updated',

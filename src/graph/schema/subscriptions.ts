@@ -58,7 +58,7 @@ export function parseProviderFilter(value: unknown): string | null {
  * the subscription, so each message gets new loaders before it is resolved. graphql-js pulls the
  * next message only after the previous one was executed, so the swap never races a resolver.
  */
-function withFreshLoaders<T>(ctx: GraphContext, source: AsyncIterable<T>): AsyncIterableIterator<T> {
+export function withFreshLoaders<T>(ctx: GraphContext, source: AsyncIterable<T>): AsyncIterableIterator<T> {
   // Not an async generator: its return() would wait for the next message, and an unsubscribe
   // must end the stream at once.
   const inner = source[Symbol.asyncIterator]();
