@@ -102,6 +102,15 @@ describeWithServices('the CLI against a running gateway', ['kafka', 'postgres', 
     const rotated = (await cli('destinations', 'rotate-secret', destination!.id, '--json')).json();
     expect(rotated.secret).toMatch(/^whsec_/);
 
+    // Destination policies (issue 14) through the same command: filters, write-only headers, limits, parking.
+    const policies = await cli('destinations', 'update', destination!.id, '--event-type', 'order.*,refund.created', '--header', 'Authorization: Bearer cli-secret-value', '--max-per-second', '20', '--max-concurrency', '2', '--json');
+    expect(policies.json()).toMatchObject({ eventTypes: ['order.*', 'refund.created'], headerNames: ['Authorization'], maxPerSecond: 20, maxConcurrency: 2 });
+    expect(policies.out).not.toContain('cli-secret-value');
+    expect((await cli('destinations', 'park', destination!.id, '--reason', 'maintenance', '--json')).json()).toMatchObject({ health: 'PARKED' });
+    expect((await cli('destinations', 'unpark', destination!.id, '--reason', 'back', '--json')).json()).toMatchObject({ health: 'HEALTHY' });
+    const cleared = await cli('destinations', 'update', destination!.id, '--event-type', '*', '--json');
+    expect(cleared.json()).toMatchObject({ eventTypes: ['*'] });
+
     const integration = await cli('integrations', 'rotate-secret', 'acme', '--previous-ttl', '0');
     expect(integration.code).toBe(0);
     const newSecret = /\n([0-9a-f]{64})\n$/.exec(integration.out)?.[1];
