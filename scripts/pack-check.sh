@@ -13,8 +13,11 @@ fail() { say "FAILED: $*"; [ -f "$work/start.log" ] && tail -n 40 "$work/start.l
 
 tarball="$(npm pack --silent --pack-destination "$work" | tail -n 1)"
 [ -f "$work/$tarball" ] || fail "npm pack produced no tarball"
-tar -tzf "$work/$tarball" | grep -q '^package/dist/cli/index.js$' || fail "the tarball has no dist/cli/index.js"
-if tar -tzf "$work/$tarball" | grep -q '^package/src/'; then fail "the tarball ships src/"; fi
+# Listed once into a file: `tar … | grep -q` under pipefail fails when grep stops reading early.
+tar -tzf "$work/$tarball" > "$work/contents.txt"
+grep -q '^package/dist/cli/index.js$' "$work/contents.txt" || fail "the tarball has no dist/cli/index.js"
+grep -q '^package/dist/console/app.js$' "$work/contents.txt" || fail "the tarball has no built console (dist/console/app.js)"
+if grep -q '^package/src/' "$work/contents.txt"; then fail "the tarball ships src/"; fi
 say "packed $tarball ($(du -h "$work/$tarball" | cut -f1))"
 
 cd "$work"
@@ -54,6 +57,7 @@ npx --no-install hookgate integrations create --provider acme --name Acme --sche
 printf '{"id":"pack-check-1","type":"order.created"}' > body.json
 answer="$(npx --no-install hookgate send acme --file body.json --secret "$secret")"
 case "$answer" in 202*) ;; *) fail "send answered: $answer" ;; esac
-npx --no-install hookgate events list --provider acme --json | grep -q '"eventKey": "pack-check-1"' || fail "events list does not show the sent event"
+listed="$(npx --no-install hookgate events list --provider acme --json)"
+grep -q '"eventKey": "pack-check-1"' <<<"$listed" || fail "events list does not show the sent event"
 say "integration created, webhook sent and listed through the installed CLI"
 say "passed"

@@ -46,7 +46,7 @@ async function secretFor(cfg: Config, provider: string, explicit: string | undef
   throw new UsageError(`cannot find the signing secret of "${provider}": pass --secret`);
 }
 
-async function send(cfg: Config, args: string[]): Promise<void> {
+async function send(cfg: Config, args: string[], json = false): Promise<void> {
   const { values, positionals } = flags(args, { file: { type: 'string' }, secret: { type: 'string' }, 'private-key': { type: 'string' }, id: { type: 'string' } }, 'send');
   const provider = positionals[0];
   if (!provider) throw new UsageError('send: name the provider, e.g. `hookgate send demo --file body.json`');
@@ -85,7 +85,15 @@ async function send(cfg: Config, args: string[]): Promise<void> {
   const url = `http://${cfg.host}:${cfg.ingress.port}/api/v1/webhooks/${provider}`;
   const response = await fetch(url, { method: 'POST', headers: { 'content-type': sample.contentType, ...sample.headers }, body: new Uint8Array(sample.body) });
   const text = await response.text();
-  process.stdout.write(`${response.status} ${text}\n`);
+  if (json) {
+    let answer: unknown = text;
+    try {
+      answer = JSON.parse(text);
+    } catch {
+      // A handshake may answer plain text: kept as a string.
+    }
+    process.stdout.write(`${JSON.stringify({ status: response.status, answer })}\n`);
+  } else process.stdout.write(`${response.status} ${text}\n`);
   if (!response.ok) process.exitCode = 1;
 }
 
@@ -103,7 +111,7 @@ Signs the body as the integration's provider would (every preset) and POSTs it t
                       published test key pair (src/cli/test-keys.ts)
   --id ID             the delivery id, for schemes with an id header (e.g. STANDARD_WEBHOOKS, GITHUB, SHOPIFY)
 `,
-  run: (ctx, args) => send(ctx.cfg, args),
+  run: (ctx, args) => send(ctx.cfg, args, ctx.json),
 };
 
 export const COMMANDS: Command[] = [

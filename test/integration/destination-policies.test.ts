@@ -203,8 +203,8 @@ describeWithServices('destination policies on real Kafka, Postgres and Redis', [
     const { integrationId, destinations, send } = await integrationWith([{ url: sink.url, parkAfterFailures: 3, maxConcurrency: 1 }]);
     const destinationId = destinations[0]!.id as string;
     const health = async () =>
-      (await app.graphql<{ integration: { destinations: { health: string; parkedAt: string | null; backlog: number }[] } }>(
-        `query ($id: ID!) { integration(id: $id) { destinations { health parkedAt backlog } } }`,
+      (await app.graphql<{ integration: { destinations: { health: string; parkedAt: string | null; backlog: number; currentConcurrency: number }[] } }>(
+        `query ($id: ID!) { integration(id: $id) { destinations { health parkedAt backlog currentConcurrency } } }`,
         { id: integrationId },
       )).data!.integration.destinations[0]!;
 
@@ -229,6 +229,8 @@ describeWithServices('destination policies on real Kafka, Postgres and Redis', [
     const parkedAt = Date.parse((await health()).parkedAt!);
     // Everything waits for the parked destination (the persist step may still be storing the last ones).
     await eventually(async () => ((await health()).backlog === 10 ? true : undefined), 10_000, 100);
+    // Of the ten waiting, workers hold at most the one probe.
+    expect((await health()).currentConcurrency).toBeLessThanOrEqual(1);
     await new Promise((resolve) => setTimeout(resolve, 2_500));
     const duringOutage = sink.received.filter((request) => request.at > parkedAt + 200).length;
     const probes = await sql<{ count: number }[]>`
@@ -241,7 +243,7 @@ describeWithServices('destination policies on real Kafka, Postgres and Redis', [
     up = true;
     await eventually(async () => ((await health()).health === 'HEALTHY' ? true : undefined), 20_000, 100);
     await settled(integrationId, 10);
-    expect((await health()).backlog).toBe(0);
+    expect(await health()).toMatchObject({ backlog: 0, currentConcurrency: 0 });
     const rows = await sql<{ event_id: string; status: string; sequence: number }[]>`
       select event_id, status, sequence from deliveries where integration_id = ${integrationId} order by sequence`;
     expect(rows.every((row) => row.status === 'SUCCEEDED')).toBe(true);

@@ -8,6 +8,10 @@ interface Destination {
   enabled: boolean;
   disabledReason: string | null;
   disabledAt: string | null;
+  health: 'HEALTHY' | 'PARKED' | 'DISABLED';
+  parkedReason: string | null;
+  backlog: number;
+  currentConcurrency: number;
 }
 interface Integration {
   id: string;
@@ -23,7 +27,7 @@ interface Integration {
 // Two steps: the API's cost limit weighs depth, and the list with destinations nested in it is
 // over the limit; each integration's destinations are asked for on their own (in parallel).
 const LIST = `{ integrations(first: 100) { edges { node { id provider name enabled rateLimitPerMinute secretRotatedAt } } } }`;
-const DETAIL = `query ($id: ID!) { integration(id: $id) { verification { scheme } destinations { id url enabled disabledReason disabledAt } } }`;
+const DETAIL = `query ($id: ID!) { integration(id: $id) { verification { scheme } destinations { id url enabled disabledReason disabledAt health parkedReason backlog currentConcurrency } } }`;
 const SCHEMES = ['HMAC_SHA256', 'STANDARD_WEBHOOKS', 'STRIPE', 'GITHUB', 'SHOPIFY', 'SLACK', 'SHARED_TOKEN'];
 
 /** A secret generated here, in the browser: shown once, then only the API holds it (write-only). */
@@ -129,6 +133,12 @@ export async function renderIntegrations(screen: Screen): Promise<void> {
                   h('span', { class: destination.enabled ? 'good' : 'bad' }, destination.enabled ? '● enabled ' : `● disabled ${time(destination.disabledAt)} `),
                   destination.url,
                   destination.disabledReason ? h('span', { class: 'muted' }, ` (${destination.disabledReason})`) : null,
+                  // Health from the destination policies: parked destinations only get probes until one succeeds.
+                  h(
+                    'span',
+                    { class: destination.health === 'HEALTHY' ? 'muted' : 'bad' },
+                    ` · ${destination.health.toLowerCase()}${destination.parkedReason ? ` (${destination.parkedReason})` : ''} · backlog ${destination.backlog} · in flight ${destination.currentConcurrency} `,
+                  ),
                   writable ? h('button', { class: 'link', onclick: run(() => setDestination(destination, !destination.enabled)) }, destination.enabled ? 'disable' : 'enable') : null,
                 ),
               ),

@@ -33,22 +33,33 @@ export function revealSecret(ctx: object, destinationId: string, secret: string)
   revealed.set(ctx, secrets);
 }
 
-/** Unfinished deliveries per destination, one statement per request for every destination asked. */
-const backlogLoaders = new WeakMap<object, DataLoader<string, number>>();
-function backlogLoader(ctx: GraphContext): DataLoader<string, number> {
-  let loader = backlogLoaders.get(ctx.loaders);
+/**
+ * Unfinished deliveries per destination, and how many of them workers hold right now: one
+ * statement per request for every destination asked.
+ */
+interface DestinationLoad {
+  backlog: number;
+  inFlight: number;
+}
+const loadLoaders = new WeakMap<object, DataLoader<string, DestinationLoad>>();
+function loadLoader(ctx: GraphContext): DataLoader<string, DestinationLoad> {
+  let loader = loadLoaders.get(ctx.loaders);
   if (!loader) {
     loader = new DataLoader(async (ids: readonly string[]) => {
       const rows = await ctx.db
-        .select({ destinationId: deliveries.destinationId, count: sql<number>`count(*)::int` })
+        .select({
+          destinationId: deliveries.destinationId,
+          backlog: sql<number>`count(*)::int`,
+          inFlight: sql<number>`(count(*) filter (where ${deliveries.status} = 'IN_FLIGHT'))::int`,
+        })
         .from(deliveries)
         .where(and(inArray(deliveries.destinationId, [...ids]), inArray(deliveries.status, ['PENDING', 'RETRYING', 'IN_FLIGHT'])))
         .groupBy(deliveries.destinationId);
-      const counts = new Map(rows.map((row) => [row.destinationId, row.count]));
-      return ids.map((id) => counts.get(id) ?? 0);
+      const counts = new Map(rows.map((row) => [row.destinationId, row]));
+      return ids.map((id) => counts.get(id) ?? { backlog: 0, inFlight: 0 });
     });
     // Keyed by the loaders object: a subscription message's fresh loaders get a fresh count.
-    backlogLoaders.set(ctx.loaders, loader);
+    loadLoaders.set(ctx.loaders, loader);
   }
   return loader;
 }
@@ -96,7 +107,12 @@ export const DestinationRef = builder.objectRef<Destination>('Destination').impl
     consecutiveFailures: t.exposeInt('consecutiveFailures'),
     backlog: t.int({
       description: 'Deliveries not yet final (pending, retrying or in flight); for a parked destination, what waits for it',
-      resolve: (row, _args, ctx) => backlogLoader(ctx).load(row.id),
+      resolve: async (row, _args, ctx) => (await loadLoader(ctx).load(row.id)).backlog,
+    }),
+    currentConcurrency: t.int({
+      description:
+        'Deliveries to this destination that workers hold now, across every worker: being sent, or held back until the destination’s window (adaptive per worker, capped by maxConcurrency) has room',
+      resolve: async (row, _args, ctx) => (await loadLoader(ctx).load(row.id)).inFlight,
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
