@@ -120,6 +120,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   let finished!: () => void;
   const cleanedUp = new Promise<void>((resolve) => (finished = resolve));
   const interrupted = (signal: NodeJS.Signals) => {
+    // A second signal (tsx passes Ctrl-C on, pkill may reach both) must not cut the clean-up short.
+    if (interruptedBy) return;
     interruptedBy = signal;
     say(`${signal}: stopping the run's processes and services`);
     for (const child of children.values()) void child.kill('SIGKILL').catch(() => {});
@@ -131,7 +133,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const goOn = () => {
     if (interruptedBy) throw new Error(`interrupted by ${interruptedBy}`);
   };
-  process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
+  process.on('SIGINT', interrupted).on('SIGTERM', interrupted);
   const expectedExits = new Set<number>();
   const unexpectedExits: string[] = [];
   try {
