@@ -94,7 +94,17 @@ export function claimStatement(workerId: string, limit: number, leaseMs: number,
       order by d.next_attempt_at
       limit ${sql.raw(String(claimSize))}
       for update of d skip locked
-    ), claimed as (
+    ), ${takeLeases('due', false, workerId, leaseMs)}`;
+}
+
+/**
+ * The tail every claim shares: the rows picked by the CTE `source` (`id`, `previous_status`) take
+ * the lease — in flight, the lease moved into their due time, one more attempt — and come back
+ * with what their attempt needs. `probe` marks a parked destination's probe (probe-claim.ts).
+ */
+export function takeLeases(source: 'due' | 'picked', probe: boolean, workerId: string, leaseMs: number): SQL {
+  const from = sql.raw(source);
+  return sql`claimed as (
       update deliveries d
       set status = 'IN_FLIGHT',
           lease_owner = ${workerId},
@@ -102,11 +112,11 @@ export function claimStatement(workerId: string, limit: number, leaseMs: number,
           next_attempt_at = now() + ${leaseMs} * interval '1 millisecond',
           attempt_count = d.attempt_count + 1,
           updated_at = now()
-      from due
-      where d.id = due.id
-      returning d.id, d.event_id, d.destination_id, d.integration_id, due.previous_status, d.attempt_count, d.trigger
+      from ${from}
+      where d.id = ${from}.id
+      returning d.id, d.event_id, d.destination_id, d.integration_id, ${from}.previous_status, d.attempt_count, d.trigger
     )
-    ${CLAIMED_WORK} false as probe
+    ${CLAIMED_WORK} ${sql.raw(probe ? 'true' : 'false')} as probe
     from claimed c
     join events e on e.id = c.event_id
     join destinations t on t.id = c.destination_id`;

@@ -1,6 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
-import { CLAIMED_WORK, claimedFrom, executeHot, type ClaimedDelivery, type ClaimRow } from './delivery-store.js';
+import { claimedFrom, executeHot, takeLeases, type ClaimedDelivery, type ClaimRow } from './delivery-store.js';
 
 /**
  * The probes of parked destinations whose next probe is due (DESIGN.md §2 "park and drain"): for
@@ -34,22 +34,7 @@ export function probeStatement(workerId: string, leaseMs: number, baseMs: number
       select d.id, d.status as previous_status from deliveries d join head on head.id = d.id
       where d.status in ('PENDING', 'RETRYING')
       for update of d skip locked
-    ), claimed as (
-      update deliveries d
-      set status = 'IN_FLIGHT',
-          lease_owner = ${workerId},
-          lease_expires_at = now() + ${leaseMs} * interval '1 millisecond',
-          next_attempt_at = now() + ${leaseMs} * interval '1 millisecond',
-          attempt_count = d.attempt_count + 1,
-          updated_at = now()
-      from picked
-      where d.id = picked.id
-      returning d.id, d.event_id, d.destination_id, d.integration_id, picked.previous_status, d.attempt_count, d.trigger
-    )
-    ${CLAIMED_WORK} true as probe
-    from claimed c
-    join events e on e.id = c.event_id
-    join destinations t on t.id = c.destination_id`;
+    ), ${takeLeases('picked', true, workerId, leaseMs)}`;
 }
 
 /** Claims the due probes of parked destinations (at most one each). */

@@ -1,6 +1,7 @@
 import { wrapOrThrow } from '@pothos/plugin-errors';
 import { getNamedType, GraphQLError, isObjectType, isUnionType, type GraphQLField, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
 import { ValidationError, type FieldError } from './errors.js';
+import { z } from 'zod';
 
 /**
  * One rule for every string a client sends, on every field, applied before any resolver runs:
@@ -91,3 +92,15 @@ export function guardSchemaInputs(schema: GraphQLSchema): GraphQLSchema {
   }
   return schema;
 }
+
+/**
+ * How long a replaced secret keeps working after a rotation (integrations: it still verifies;
+ * destinations: deliveries carry its signature too). Default one day, at most 30.
+ */
+export const previousSecretTtl = z
+  .number()
+  .int()
+  .min(0)
+  .max(30 * 86_400, 'must be at most 30 days')
+  .nullish()
+  .transform((ttl) => ttl ?? 86_400);

@@ -10,6 +10,7 @@ import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import type { DestinationHealthNotice } from '../live-feed.js';
 import { DestinationHealthEnum, DestinationRef, revealSecret } from './destination.js';
 import { withFreshLoaders } from './subscriptions.js';
+import { previousSecretTtl } from '../input-rules.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -116,13 +117,7 @@ const RotateDestinationSecretInput = builder.inputType('RotateDestinationSecretI
 const rotateSchema = z.object({
   id: z.uuid('must be a destination id'),
   secret: z.string().refine(isDestinationSecret, 'must be whsec_ followed by the base64 of at least 24 random bytes').nullish(),
-  previousSecretTtlSeconds: z
-    .number()
-    .int()
-    .min(0)
-    .max(30 * 86_400, 'must be at most 30 days')
-    .nullish()
-    .transform((ttl) => ttl ?? 86_400),
+  previousSecretTtlSeconds: previousSecretTtl,
 });
 
 builder.mutationField('rotateDestinationSecret', (t) =>

@@ -9,6 +9,7 @@ import { builder } from '../builder.js';
 import { keysetConnection } from '../cursor.js';
 import { badUserInput, ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import { checkDestinationUrls, DestinationInput, DestinationRef, destinationSchema, newDestinationRow } from './destination.js';
+import { previousSecretTtl } from '../input-rules.js';
 
 // The registry is the list: a new preset appears here without touching this file.
 const SCHEMES = SUPPORTED_SCHEMES;
@@ -191,13 +192,7 @@ const RotateIntegrationSecretInput = builder.inputType('RotateIntegrationSecretI
 const rotateSchema = z.object({
   id: z.uuid('must be an integration id'),
   secret: z.string().min(16, 'must be at least 16 characters').max(1024),
-  previousSecretTtlSeconds: z
-    .number()
-    .int()
-    .min(0)
-    .max(30 * 86_400, 'must be at most 30 days')
-    .nullish()
-    .transform((ttl) => ttl ?? 86_400),
+  previousSecretTtlSeconds: previousSecretTtl,
 });
 
 builder.mutationField('rotateIntegrationSecret', (t) =>
