@@ -2,6 +2,7 @@ import { Kafka, logLevel as KafkaLogLevel, Partitioners, type Consumer, type Log
 import type { Logger } from '../log.js';
 import type { BatchHandler, DeadLetter, EventLogConsumer, EventLogProducer, IngressRecord, LoggedRecord, PartitionLag, UndecodableMessage } from './event-log.js';
 import { decodeIngressMessage, encodeIngressRecord } from './ingress-codec.js';
+import { retryCoordinatorLookups } from './coordinator-lookup.js';
 import { createOffsetCommitter } from './offset-committer.js';
 import { BacklogFullError, createMicroBatcher, SendTimeoutError } from './micro-batcher.js';
 import { createPublishHealth } from './publish-health.js';
@@ -222,6 +223,16 @@ export function createKafkaConsumer(
   log: Logger,
   options: { maxBytesPerPartition?: number } = {},
 ): EventLogConsumer {
+  let stopping = false;
+  // Before kafka.consumer(): the wrapper applies to the clusters the client creates from now on.
+  const installed = retryCoordinatorLookups(
+    kafka,
+    () => !stopping,
+    (attempt) => {
+      if (attempt === 1) log.debug({}, 'group coordinator not found (broker away); looking again, keeping this member');
+    },
+  );
+  if (!installed) log.warn({}, 'this kafkajs has no cluster factory to wrap: a broker restart may cost the consumer its group membership');
   const consumer: Consumer = kafka.consumer({
     groupId: settings.consumerGroup,
     allowAutoTopicCreation: false,
@@ -238,7 +249,6 @@ export function createKafkaConsumer(
   // Dead letters are rare: their producer connects on first use.
   const dlqProducer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
   let dlqConnected: Promise<void> | undefined;
-  let stopping = false;
   let restartTimer: NodeJS.Timeout | undefined;
   const newCommitter = () =>
     createOffsetCommitter({
