@@ -2,7 +2,7 @@ import { Kafka, logLevel as KafkaLogLevel, Partitioners, type Consumer, type Log
 import type { Logger } from '../log.js';
 import type { BatchHandler, DeadLetter, EventLogConsumer, EventLogProducer, IngressRecord, LoggedRecord, PartitionLag, UndecodableMessage } from './event-log.js';
 import { decodeIngressMessage, encodeIngressRecord } from './ingress-codec.js';
-import { retryCoordinatorLookups } from './coordinator-lookup.js';
+import { manageConsumerMembership } from './consumer-membership.js';
 import { createOffsetCommitter } from './offset-committer.js';
 import { BacklogFullError, createMicroBatcher, SendTimeoutError } from './micro-batcher.js';
 import { createPublishHealth } from './publish-health.js';
@@ -225,14 +225,13 @@ export function createKafkaConsumer(
 ): EventLogConsumer {
   let stopping = false;
   // Before kafka.consumer(): the wrapper applies to the clusters the client creates from now on.
-  const installed = retryCoordinatorLookups(
-    kafka,
-    () => !stopping,
-    (attempt) => {
+  const installed = manageConsumerMembership(kafka, () => !stopping, {
+    onLookupRetry: (attempt) => {
       if (attempt === 1) log.debug({}, 'group coordinator not found (broker away); looking again, keeping this member');
     },
-  );
-  if (!installed) log.warn({}, 'this kafkajs has no cluster factory to wrap: a broker restart may cost the consumer its group membership');
+    onStaleMemberLeft: (memberId) => log.info({ memberId }, "this consumer's previous group member left the group before it joined again"),
+  });
+  if (!installed) log.warn({}, 'this kafkajs has no cluster factory to wrap: a broker restart may leave stale members in the group');
   const consumer: Consumer = kafka.consumer({
     groupId: settings.consumerGroup,
     allowAutoTopicCreation: false,
