@@ -10,17 +10,35 @@ import type { Coordination, MessageHandler } from './coordination.js';
 const GCRA_SCRIPT = `
 local interval = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
+local wanted = tonumber(ARGV[3])
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 local tat = tonumber(redis.call('GET', KEYS[1]) or now)
 if tat < now then tat = now end
-local next_tat = tat + interval
-local allowed_at = next_tat - burst
-if allowed_at > now then
-  return {0, math.ceil(allowed_at - now)}
+local granted = math.min(wanted, math.floor((now + burst - tat) / interval + 1e-9))
+if granted < 1 then
+  return {0, math.ceil(tat + interval - burst - now)}
 end
+local next_tat = tat + granted * interval
 redis.call('SET', KEYS[1], next_tat, 'PX', math.ceil(next_tat - now))
-return {1, 0}
+return {granted, 0}
+`;
+
+/** KEYS = bucket; ARGV = interval, count: gives back count unused requests (never into the past). */
+const GCRA_RETURN_SCRIPT = `
+local interval = tonumber(ARGV[1])
+local count = tonumber(ARGV[2])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local tat = tonumber(redis.call('GET', KEYS[1]))
+if not tat then return 0 end
+tat = tat - count * interval
+if tat <= now then
+  redis.call('DEL', KEYS[1])
+else
+  redis.call('SET', KEYS[1], tat, 'PX', math.ceil(tat - now))
+end
+return 1
 `;
 
 /**
@@ -80,7 +98,8 @@ return 1
 const CLAIM_STATES = ['busy', 'claimed', 'stored'] as const;
 
 type RedisWithScripts = Redis & {
-  gcra(key: string, interval: number, burst: number): Promise<[number, number]>;
+  gcra(key: string, interval: number, burst: number, wanted: number): Promise<[number, number]>;
+  gcraReturn(key: string, interval: number, count: number): Promise<number>;
   acquirePermit(key: string, holder: string, limit: number, ttlMs: number): Promise<number>;
   claimForStorage(keyCount: number, ...keysThenArgs: (string | number)[]): Promise<number[]>;
   settleClaims(keyCount: number, ...keysThenArgs: (string | number)[]): Promise<number>;
@@ -102,6 +121,7 @@ export function createRedisCoordination(options: { url: string; keyPrefix: strin
     });
   const redis = connect(false) as RedisWithScripts;
   redis.defineCommand('gcra', { numberOfKeys: 1, lua: GCRA_SCRIPT });
+  redis.defineCommand('gcraReturn', { numberOfKeys: 1, lua: GCRA_RETURN_SCRIPT });
   redis.defineCommand('acquirePermit', { numberOfKeys: 1, lua: PERMIT_SCRIPT });
   // EVALSHA with a fallback to EVAL: the scripts' text crosses the wire once per connection.
   redis.defineCommand('claimForStorage', { lua: CLAIM_SCRIPT });
@@ -155,9 +175,15 @@ export function createRedisCoordination(options: { url: string; keyPrefix: strin
       await redis.settleClaims(keys.length, ...keys, stored.length, ttlSeconds, owner);
     },
     async consumeRateLimit(key, limit, periodMs) {
-      const interval = periodMs / limit;
-      const [allowed, retryAfterMs] = await redis.gcra(`rl:${key}`, interval, periodMs);
-      return { allowed: allowed === 1, retryAfterMs };
+      const [granted, retryAfterMs] = await redis.gcra(`rl:${key}`, periodMs / limit, periodMs, 1);
+      return { allowed: granted === 1, retryAfterMs };
+    },
+    async takeRateTokens(key, limit, periodMs, wanted) {
+      const [granted, retryAfterMs] = await redis.gcra(`rl:${key}`, periodMs / limit, periodMs, Math.max(1, Math.floor(wanted)));
+      return { granted, retryAfterMs };
+    },
+    async returnRateTokens(key, limit, periodMs, count) {
+      if (count >= 1) await redis.gcraReturn(`rl:${key}`, periodMs / limit, Math.floor(count));
     },
     async acquirePermit(key, holder, limit, ttlMs) {
       return (await redis.acquirePermit(`permit:${key}`, holder, limit, Math.max(1, Math.ceil(ttlMs)))) === 1;

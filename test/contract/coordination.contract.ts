@@ -130,6 +130,26 @@ export function coordinationContract(name: string, make: () => Promise<Coordinat
         expect((await coordination.consumeRateLimit(key, 2, 300)).allowed).toBe(true);
         expect((await coordination.consumeRateLimit(key, 2, 300)).allowed).toBe(false);
       });
+
+      it('takes requests in blocks from the same bucket, never more than it holds, and takes back unused ones', async () => {
+        const key = unique('blocks');
+        expect(await coordination.takeRateTokens(key, 10, 60_000, 4)).toEqual({ granted: 4, retryAfterMs: 0 });
+        expect(await coordination.takeRateTokens(key, 10, 60_000, 4)).toEqual({ granted: 4, retryAfterMs: 0 });
+        // Two left: a block asks for four and gets what remains.
+        expect(await coordination.takeRateTokens(key, 10, 60_000, 4)).toEqual({ granted: 2, retryAfterMs: 0 });
+        const empty = await coordination.takeRateTokens(key, 10, 60_000, 4);
+        expect(empty.granted).toBe(0);
+        expect(empty.retryAfterMs).toBeGreaterThan(5_000);
+        expect(empty.retryAfterMs).toBeLessThanOrEqual(6_000);
+        // The same bucket as consumeRateLimit.
+        expect((await coordination.consumeRateLimit(key, 10, 60_000)).allowed).toBe(false);
+        await coordination.returnRateTokens(key, 10, 60_000, 3);
+        expect(await coordination.takeRateTokens(key, 10, 60_000, 5)).toEqual({ granted: 3, retryAfterMs: 0 });
+        // Giving back more than was taken never makes the bucket hold more than its limit.
+        await coordination.returnRateTokens(key, 10, 60_000, 100);
+        await coordination.returnRateTokens(unique('never-used'), 10, 60_000, 5);
+        expect((await coordination.takeRateTokens(key, 10, 60_000, 50)).granted).toBe(10);
+      });
     });
 
     describe('publish and subscribe', () => {
