@@ -73,7 +73,8 @@ describeWithServices('ingress hardening on the real services', ['kafka', 'postgr
     }
     const keysAfter = await countKeys();
     await redis.quit();
-    expect(keysAfter - keysBefore).toBe(0);
+    // None added (earlier tests' buckets may expire or be given back meanwhile).
+    expect(keysAfter - keysBefore).toBeLessThanOrEqual(0);
     // Other roles poll the database on their own clocks; 2,000 lookups would add at least 1,000.
     const queriesAfter = await sql<{ n: string }[]>`
       select coalesce(sum(xact_commit + xact_rollback), 0)::text as n from pg_stat_database where datname = current_database()`;

@@ -67,6 +67,9 @@ describeWithServices('INGRESS_WORKERS: several ingress processes on one port', [
   it('replaces a worker that dies, and keeps accepting meanwhile', async () => {
     const [victim] = await workerPids();
     process.kill(victim!, 'SIGKILL');
+    // Requests in flight on the victim's connections are lost with it (a sender retries those);
+    // once its sockets are closed, new ones go to the surviving worker.
+    await new Promise((resolve) => setTimeout(resolve, 300));
     expect(await send(20)).toEqual(Array(20).fill(202));
     await eventually(async () => ((await started()) === 3 ? true : undefined), 30_000, 200);
     const now = await workerPids();
