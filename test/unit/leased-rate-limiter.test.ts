@@ -23,7 +23,7 @@ function sharedBucket(now: () => number) {
 
 describe('leased rate limiter', () => {
   it('admits a block of requests per round trip', async () => {
-    let clock = 1_000_000;
+    const clock = 1_000_000;
     const { counted, counts } = sharedBucket(() => clock);
     const limiter = createLeasedRateLimiter({ coordination: counted, now: () => clock });
     for (let i = 0; i < 1000; i++) expect((await limiter.consume('acme:1.2.3.4', 60_000, 60_000)).allowed).toBe(true);
@@ -33,7 +33,7 @@ describe('leased rate limiter', () => {
   });
 
   it('never admits more than the shared bucket grants, across instances', async () => {
-    let clock = 1_000_000;
+    const clock = 1_000_000;
     const { counted } = sharedBucket(() => clock);
     const instances = [0, 1, 2].map(() => createLeasedRateLimiter({ coordination: counted, now: () => clock }));
     let admitted = 0;
@@ -77,7 +77,7 @@ describe('leased rate limiter', () => {
   });
 
   it('concurrent requests share one round trip; a changed limit starts a new lease', async () => {
-    let clock = 1_000_000;
+    const clock = 1_000_000;
     const { counted, counts } = sharedBucket(() => clock);
     const limiter = createLeasedRateLimiter({ coordination: counted, now: () => clock });
     const decisions = await Promise.all(Array.from({ length: 50 }, () => limiter.consume('k', 10_000, 60_000)));
