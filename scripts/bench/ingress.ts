@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { drizzle } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import { integrations } from '../../src/db/schema.js';
-import { baseChildEnv, loadSettings, requireServices, type ServiceUrls } from './bench-env.js';
+import { baseChildEnv, installBenchKeyring, loadSettings, requireServices, type ServiceUrls } from './bench-env.js';
 import { createBenchDatabase, postgresVersion } from './bench-database.js';
 import { BenchError } from './errors.js';
 import { describeCommit, newRunId, progress, readCpuProfile, ROOT } from './bench-run.js';
@@ -28,7 +28,7 @@ const READY_TIMEOUT_MS = 60_000;
 async function insertAcmeIntegration(databaseUrl: string, secret: string): Promise<void> {
   const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
   try {
-    // A limit no load here can reach: the limiter still makes its Redis round trip per request.
+    // A limit no load here can reach: the limiter still takes its blocks from Redis.
     await drizzle(sql)
       .insert(integrations)
       .values({ provider: 'acme', name: 'Acme (bench)', scheme: 'HMAC_SHA256', secret, rateLimitPerMinute: 100_000_000 });
@@ -97,6 +97,7 @@ export async function runIngressBench(): Promise<void> {
     const database = await createBenchDatabase(services.postgresUrl);
     cleanups.push({ name: `drop database ${database.name}`, run: database.drop });
     const secret = randomBytes(24).toString('hex');
+    installBenchKeyring();
     await insertAcmeIntegration(database.url, secret);
     const requests = createSignedWebhookRequests({ runId, secret });
     const childEnv = baseChildEnv();
