@@ -38,7 +38,7 @@ export interface MachineInfo {
 }
 
 /** The target: ingress at ≥ 50% of the bare server's rate, p99 ≤ 50 ms, nothing but 2xx. */
-export const INGRESS_TARGET = { minRatio: 0.5, maxP99Ms: 50 } as const;
+export const INGRESS_TARGET = { minRatio: 0.5, maxP99Ms: 30 } as const;
 
 export interface TargetCheck {
   minRatio: number;

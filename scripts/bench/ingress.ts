@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -127,10 +128,13 @@ export async function runIngressBench(): Promise<void> {
     cleanups.push({ name: 'delete bench topics', run: () => deleteTopics(services.kafkaBrokers, topics) });
     cleanups.push({ name: 'delete bench Redis keys', run: () => deleteKeysWithPrefix(services.redisUrl, redisPrefix) });
     const [ingressPort, managementPort] = [await freePort(), await freePort()];
+    // What production runs: the compiled JavaScript, without tsx's loader hooks in the process.
+    progress('hookgate: compiling src/ to dist/ (tsc)');
+    execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
     const hookgateServer = started(
       startServerProcess({
         name: 'hookgate',
-        args: ['--cpu-prof', `--cpu-prof-dir=${resultsDir}`, '--import', 'tsx', 'src/main.ts'],
+        args: ['--cpu-prof', `--cpu-prof-dir=${resultsDir}`, 'dist/main.js'],
         env: {
           ...childEnv,
           NODE_ENV: 'production',
