@@ -66,9 +66,25 @@ export function createLeasedRateLimiter(options: LeasedRateLimiterOptions) {
   const sweeper = setInterval(sweep, leaseMs);
   sweeper.unref();
 
+  /** The bucket's lease; a changed limit starts a fresh one and the old one's rest goes back. */
+  function leaseFor(key: string, limit: number, periodMs: number): Lease {
+    let lease = leases.get(key);
+    if (!lease || lease.limit !== limit || lease.periodMs !== periodMs) {
+      if (lease) void giveBack(key, lease);
+      lease = { tokens: 0, limit, periodMs, expiresAt: 0, refusedUntil: 0 };
+      leases.set(key, lease);
+    }
+    return lease;
+  }
+
   async function take(key: string, lease: Lease): Promise<void> {
     const { granted, retryAfterMs } = await options.coordination.takeRateTokens(key, lease.limit, lease.periodMs, blockSize(lease.limit, maxBlock));
     const at = now();
+    if (leases.get(key) !== lease) {
+      // The lease was replaced meanwhile (its limit changed): this block goes straight back.
+      if (granted > 0) await options.coordination.returnRateTokens(key, lease.limit, lease.periodMs, granted).catch(() => {});
+      return;
+    }
     lease.tokens += granted;
     lease.expiresAt = at + leaseMs;
     lease.refusedUntil = granted > 0 ? 0 : at + retryAfterMs;
@@ -80,26 +96,17 @@ export function createLeasedRateLimiter(options: LeasedRateLimiterOptions) {
      * cannot be reached; the caller decides whether that fails open.
      */
     async consume(key: string, limit: number, periodMs: number): Promise<RateLimitDecision> {
-      let lease = leases.get(key);
-      if (!lease || lease.limit !== limit || lease.periodMs !== periodMs) {
-        // A changed limit starts a fresh lease; the old one's rest goes back.
-        if (lease) void giveBack(key, lease);
-        lease = { tokens: 0, limit, periodMs, expiresAt: 0, refusedUntil: 0 };
-        leases.set(key, lease);
-      }
       for (;;) {
+        const lease = leaseFor(key, limit, periodMs);
         if (lease.tokens > 0) {
           lease.tokens -= 1;
           return { allowed: true, retryAfterMs: 0 };
         }
         const at = now();
         if (lease.refusedUntil > at) return { allowed: false, retryAfterMs: lease.refusedUntil - at };
-        if (!lease.taking) {
-          const current = lease;
-          current.taking = take(key, current).finally(() => {
-            current.taking = undefined;
-          });
-        }
+        lease.taking ??= take(key, lease).finally(() => {
+          lease.taking = undefined;
+        });
         await lease.taking;
       }
     },
