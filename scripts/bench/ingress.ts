@@ -134,7 +134,8 @@ export async function runIngressBench(): Promise<void> {
     const hookgateServer = started(
       startServerProcess({
         name: 'hookgate',
-        args: ['--cpu-prof', `--cpu-prof-dir=${resultsDir}`, 'dist/main.js'],
+        // BENCH_NODE_FLAGS: extra node flags for the Hookgate process only (e.g. V8 heap sizes), to try them.
+        args: ['--cpu-prof', `--cpu-prof-dir=${resultsDir}`, ...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), 'dist/main.js'],
         env: {
           ...childEnv,
           NODE_ENV: 'production',
@@ -174,6 +175,7 @@ export async function runIngressBench(): Promise<void> {
       load.connections !== defaults.connections ? `BENCH_CONNECTIONS=${load.connections} ` : '',
       load.warmupSeconds !== defaults.warmupSeconds ? `BENCH_WARMUP_S=${load.warmupSeconds} ` : '',
       load.durationSeconds !== defaults.durationSeconds ? `BENCH_DURATION_S=${load.durationSeconds} ` : '',
+      process.env.BENCH_NODE_FLAGS ? `BENCH_NODE_FLAGS='${process.env.BENCH_NODE_FLAGS}' ` : '',
     ].join('');
     const report: IngressReport = {
       bench: 'ingress',
