@@ -150,6 +150,8 @@ export async function runIngressBench(): Promise<void> {
           KAFKA_TOPIC: topics[0]!,
           KAFKA_DLQ_TOPIC: topics[1]!,
           KAFKA_TOPIC_PARTITIONS: '6',
+          // BENCH_INGRESS_WORKERS=N tries INGRESS_WORKERS (the server CPU row then shows the primary only).
+          ...(process.env.BENCH_INGRESS_WORKERS ? { INGRESS_WORKERS: process.env.BENCH_INGRESS_WORKERS, METRICS_PORT: '0' } : {}),
           MANAGEMENT_API_KEY: randomBytes(16).toString('hex'),
         },
         cwd: ROOT,
@@ -176,6 +178,7 @@ export async function runIngressBench(): Promise<void> {
       load.warmupSeconds !== defaults.warmupSeconds ? `BENCH_WARMUP_S=${load.warmupSeconds} ` : '',
       load.durationSeconds !== defaults.durationSeconds ? `BENCH_DURATION_S=${load.durationSeconds} ` : '',
       process.env.BENCH_NODE_FLAGS ? `BENCH_NODE_FLAGS='${process.env.BENCH_NODE_FLAGS}' ` : '',
+      process.env.BENCH_INGRESS_WORKERS ? `BENCH_INGRESS_WORKERS=${process.env.BENCH_INGRESS_WORKERS} ` : '',
     ].join('');
     const report: IngressReport = {
       bench: 'ingress',

@@ -8,11 +8,13 @@ import type { Coordination, RateLimitDecision } from '../ports/coordination.js';
  * remembered locally until the bucket would admit again, so a sender hammering past its limit
  * costs no round trips either.
  *
- * The tolerance, stated: no instance ever admits a request the shared bucket did not grant, so a
- * limit is never exceeded. A lease held by one instance is not available to the others, so another
- * instance may refuse early by at most one block per other instance holding a lease (1% of the
- * limit, at most `maxBlock`), for at most `leaseMs`. Limits under 100 per period lease one request
- * at a time, which is exactly the shared bucket as before.
+ * The tolerance, stated. Every request admitted was granted by the shared bucket, and a block
+ * given back is credited only for its slots the bucket's schedule has not passed yet, so nothing
+ * is counted twice. What leasing adds: a block is spent over up to `leaseMs` after it was taken,
+ * so when a bucket fills up, the instances still holding blocks may admit up to one block each
+ * beyond the limit within that second; and a block held by one instance is not available to the
+ * others, which may refuse early by as much. A block is 1% of the limit (at most `maxBlock`):
+ * limits under 100 per period take one request at a time, exactly the shared bucket as before.
  */
 export interface LeasedRateLimiterOptions {
   coordination: Pick<Coordination, 'takeRateTokens' | 'returnRateTokens'>;
@@ -33,6 +35,9 @@ interface Lease {
   refusedUntil: number;
   /** The block being taken now; concurrent requests wait for it instead of taking their own. */
   taking?: Promise<void>;
+  /** The last take: how many it granted and its place in the bucket's schedule (for a return). */
+  lastGranted: number;
+  takenUntil: number;
 }
 
 export const BLOCK_SHARE = 0.01;
@@ -47,10 +52,11 @@ export function createLeasedRateLimiter(options: LeasedRateLimiterOptions) {
   const now = options.now ?? Date.now;
   const leases = new Map<string, Lease>();
 
+  // At most the last block goes back, and the bucket credits only its slots still ahead.
   const giveBack = (key: string, lease: Lease) => {
-    const unused = lease.tokens;
+    const unused = Math.min(lease.tokens, lease.lastGranted);
     lease.tokens = 0;
-    if (unused > 0) return options.coordination.returnRateTokens(key, lease.limit, lease.periodMs, unused).catch(() => {});
+    if (unused > 0) return options.coordination.returnRateTokens(key, lease.limit, lease.periodMs, unused, lease.takenUntil).catch(() => {});
     return Promise.resolve();
   };
 
@@ -71,21 +77,25 @@ export function createLeasedRateLimiter(options: LeasedRateLimiterOptions) {
     let lease = leases.get(key);
     if (!lease || lease.limit !== limit || lease.periodMs !== periodMs) {
       if (lease) void giveBack(key, lease);
-      lease = { tokens: 0, limit, periodMs, expiresAt: 0, refusedUntil: 0 };
+      lease = { tokens: 0, limit, periodMs, expiresAt: 0, refusedUntil: 0, lastGranted: 0, takenUntil: 0 };
       leases.set(key, lease);
     }
     return lease;
   }
 
   async function take(key: string, lease: Lease): Promise<void> {
-    const { granted, retryAfterMs } = await options.coordination.takeRateTokens(key, lease.limit, lease.periodMs, blockSize(lease.limit, maxBlock));
+    const { granted, retryAfterMs, takenUntil } = await options.coordination.takeRateTokens(key, lease.limit, lease.periodMs, blockSize(lease.limit, maxBlock));
     const at = now();
     if (leases.get(key) !== lease) {
       // The lease was replaced meanwhile (its limit changed): this block goes straight back.
-      if (granted > 0) await options.coordination.returnRateTokens(key, lease.limit, lease.periodMs, granted).catch(() => {});
+      if (granted > 0) await options.coordination.returnRateTokens(key, lease.limit, lease.periodMs, granted, takenUntil).catch(() => {});
       return;
     }
     lease.tokens += granted;
+    if (granted > 0) {
+      lease.lastGranted = granted;
+      lease.takenUntil = takenUntil;
+    }
     lease.expiresAt = at + leaseMs;
     lease.refusedUntil = granted > 0 ? 0 : at + retryAfterMs;
   }

@@ -78,7 +78,10 @@ function decodeMeta(value: Buffer, meta: string): DecodeResult {
   if (!isText(eventId) || !UUID.test(eventId)) return { ok: false, reason: 'missing or malformed event id' };
   if (!isText(integrationId) || !UUID.test(integrationId)) return { ok: false, reason: 'missing or malformed integration id' };
   if (!isText(provider) || !isText(eventKey)) return { ok: false, reason: 'missing provider or event key' };
-  if (typeof receivedAtMs !== 'number' || !Number.isFinite(receivedAtMs)) return { ok: false, reason: 'malformed received-at' };
+  // A Date holds ±8.64e15 ms; past that it is invalid and would fail later, in storage, forever.
+  if (typeof receivedAtMs !== 'number' || !Number.isSafeInteger(receivedAtMs) || Math.abs(receivedAtMs) > 8.64e15) {
+    return { ok: false, reason: 'malformed received-at' };
+  }
   if (!isTextOrNull(eventType) || !isTextOrNull(orderingKey) || !isTextOrNull(sourceIp)) {
     return { ok: false, reason: 'malformed event type, ordering key or source address' };
   }

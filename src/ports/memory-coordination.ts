@@ -70,10 +70,10 @@ export function createMemoryCoordination(options: MemoryCoordinationOptions = {}
     const stored = buckets.get(key);
     const tat = stored && live(stored.expiresAt, at) ? Math.max(stored.tat, at) : at;
     const granted = Math.min(wanted, Math.floor((at + periodMs - tat) / interval + 1e-9));
-    if (granted < 1) return { granted: 0, retryAfterMs: Math.ceil(tat + interval - periodMs - at) };
+    if (granted < 1) return { granted: 0, retryAfterMs: Math.ceil(tat + interval - periodMs - at), takenUntil: 0 };
     const nextTat = tat + granted * interval;
     buckets.set(key, { tat: nextTat, expiresAt: at + Math.ceil(nextTat - at) });
-    return { granted, retryAfterMs: 0 };
+    return { granted, retryAfterMs: 0, takenUntil: nextTat };
   };
 
   const deliver = (subscription: Subscription, message: string) => {
@@ -116,12 +116,14 @@ export function createMemoryCoordination(options: MemoryCoordinationOptions = {}
     async takeRateTokens(key, limit, periodMs, wanted) {
       return takeTokens(key, limit, periodMs, Math.max(1, Math.floor(wanted)));
     },
-    async returnRateTokens(key, limit, periodMs, count) {
+    async returnRateTokens(key, limit, periodMs, count, takenUntil) {
       ensureOpen();
       const at = now();
+      const interval = periodMs / limit;
+      const credit = Math.min(Math.floor(count), Math.floor((takenUntil - at) / interval));
       const stored = buckets.get(key);
-      if (count < 1 || !stored || !live(stored.expiresAt, at)) return;
-      const tat = stored.tat - Math.floor(count) * (periodMs / limit);
+      if (credit < 1 || !stored || !live(stored.expiresAt, at)) return;
+      const tat = stored.tat - credit * interval;
       if (tat <= at) buckets.delete(key);
       else buckets.set(key, { tat, expiresAt: at + Math.ceil(tat - at) });
     },

@@ -35,7 +35,7 @@ interface Entry<T> {
   settled: boolean;
   resolve(): void;
   reject(error: Error): void;
-  /** When the caller gets its SendTimeoutError, unless its send was acknowledged first. */
+  /** When the caller gets its SendTimeoutError, unless its send was acknowledged first (monotonic clock). */
   deadline: number;
 }
 
@@ -68,7 +68,7 @@ export function createMicroBatcher<T>(options: MicroBatcherOptions<T>): MicroBat
 
   function sweep(): void {
     sweeper = undefined;
-    const now = Date.now();
+    const now = performance.now();
     for (const entry of flying) if (entry.deadline <= now) settle(entry, new SendTimeoutError(options.timeoutMs));
     // Deadlines grow along the queue: the expired ones are a prefix, and leave it.
     let expired = 0;
@@ -141,7 +141,7 @@ export function createMicroBatcher<T>(options: MicroBatcherOptions<T>): MicroBat
           settled: false,
           resolve,
           reject,
-          deadline: Date.now() + options.timeoutMs,
+          deadline: performance.now() + options.timeoutMs,
         };
         queue.push(entry);
         armSweep();

@@ -17,28 +17,36 @@ local tat = tonumber(redis.call('GET', KEYS[1]) or now)
 if tat < now then tat = now end
 local granted = math.min(wanted, math.floor((now + burst - tat) / interval + 1e-9))
 if granted < 1 then
-  return {0, math.ceil(tat + interval - burst - now)}
+  return {0, math.ceil(tat + interval - burst - now), 0}
 end
 local next_tat = tat + granted * interval
 redis.call('SET', KEYS[1], next_tat, 'PX', math.ceil(next_tat - now))
-return {granted, 0}
+return {granted, 0, tostring(next_tat)}
 `;
 
-/** KEYS = bucket; ARGV = interval, count: gives back count unused requests (never into the past). */
+/**
+ * KEYS = bucket; ARGV = interval, count, taken_until (the bucket's schedule right after the take).
+ * Gives back unused requests, but only those whose slots are still ahead: once the schedule has
+ * passed them the bucket has refilled them already, and crediting them again would let it admit
+ * more than its limit.
+ */
 const GCRA_RETURN_SCRIPT = `
 local interval = tonumber(ARGV[1])
 local count = tonumber(ARGV[2])
+local taken_until = tonumber(ARGV[3])
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local credit = math.min(count, math.floor((taken_until - now) / interval))
+if credit < 1 then return 0 end
 local tat = tonumber(redis.call('GET', KEYS[1]))
 if not tat then return 0 end
-tat = tat - count * interval
+tat = tat - credit * interval
 if tat <= now then
   redis.call('DEL', KEYS[1])
 else
   redis.call('SET', KEYS[1], tat, 'PX', math.ceil(tat - now))
 end
-return 1
+return credit
 `;
 
 /**
@@ -98,8 +106,8 @@ return 1
 const CLAIM_STATES = ['busy', 'claimed', 'stored'] as const;
 
 type RedisWithScripts = Redis & {
-  gcra(key: string, interval: number, burst: number, wanted: number): Promise<[number, number]>;
-  gcraReturn(key: string, interval: number, count: number): Promise<number>;
+  gcra(key: string, interval: number, burst: number, wanted: number): Promise<[number, number, string]>;
+  gcraReturn(key: string, interval: number, count: number, takenUntil: number): Promise<number>;
   acquirePermit(key: string, holder: string, limit: number, ttlMs: number): Promise<number>;
   claimForStorage(keyCount: number, ...keysThenArgs: (string | number)[]): Promise<number[]>;
   settleClaims(keyCount: number, ...keysThenArgs: (string | number)[]): Promise<number>;
@@ -179,11 +187,11 @@ export function createRedisCoordination(options: { url: string; keyPrefix: strin
       return { allowed: granted === 1, retryAfterMs };
     },
     async takeRateTokens(key, limit, periodMs, wanted) {
-      const [granted, retryAfterMs] = await redis.gcra(`rl:${key}`, periodMs / limit, periodMs, Math.max(1, Math.floor(wanted)));
-      return { granted, retryAfterMs };
+      const [granted, retryAfterMs, takenUntil] = await redis.gcra(`rl:${key}`, periodMs / limit, periodMs, Math.max(1, Math.floor(wanted)));
+      return { granted, retryAfterMs, takenUntil: Number(takenUntil) };
     },
-    async returnRateTokens(key, limit, periodMs, count) {
-      if (count >= 1) await redis.gcraReturn(`rl:${key}`, periodMs / limit, Math.floor(count));
+    async returnRateTokens(key, limit, periodMs, count, takenUntil) {
+      if (count >= 1) await redis.gcraReturn(`rl:${key}`, periodMs / limit, Math.floor(count), takenUntil);
     },
     async acquirePermit(key, holder, limit, ttlMs) {
       return (await redis.acquirePermit(`permit:${key}`, holder, limit, Math.max(1, Math.ceil(ttlMs)))) === 1;

@@ -62,6 +62,9 @@ describeWithServices('INGRESS_WORKERS: several ingress processes on one port', [
     expect(await workerPids()).toHaveLength(2);
     expect(await send(40)).toEqual(Array(40).fill(202));
     expect(await accepted()).toBe(40);
+    const live = await fetch(metricsUrl.replace('/metrics', '/api/v1/health/live'));
+    expect(live.status).toBe(200);
+    expect(await live.json()).toMatchObject({ status: 'ok', workers: 2, listening: 2 });
   });
 
   it('replaces a worker that dies, and keeps accepting meanwhile', async () => {

@@ -58,6 +58,8 @@ describe('ingress wire format', () => {
     expect(decodeIngressMessage(wire.value, withField(2, null))).toMatchObject({ ok: false, reason: 'missing or malformed integration id' });
     expect(decodeIngressMessage(wire.value, withField(4, ''))).toMatchObject({ ok: false, reason: 'missing provider or event key' });
     expect(decodeIngressMessage(wire.value, withField(5, 'yesterday'))).toMatchObject({ ok: false, reason: 'malformed received-at' });
+    expect(decodeIngressMessage(wire.value, withField(5, 1e300))).toMatchObject({ ok: false, reason: 'malformed received-at' });
+    expect(decodeIngressMessage(wire.value, withField(5, 1.5))).toMatchObject({ ok: false, reason: 'malformed received-at' });
     expect(decodeIngressMessage(wire.value, withField(6, 42))).toMatchObject({ ok: false });
     expect(decodeIngressMessage(wire.value, withField(9, ['a']))).toMatchObject({ ok: false, reason: 'malformed headers' });
     expect(decodeIngressMessage(wire.value, withField(9, { a: 1 }))).toMatchObject({ ok: false, reason: 'malformed headers' });

@@ -12,10 +12,10 @@ function sharedBucket(now: () => number) {
       counts.take += 1;
       return coordination.takeRateTokens(...args);
     },
-    returnRateTokens: (key, limit, period, count) => {
+    returnRateTokens: (key, limit, period, count, takenUntil) => {
       counts.give += 1;
       counts.returned += count;
-      return coordination.returnRateTokens(key, limit, period, count);
+      return coordination.returnRateTokens(key, limit, period, count, takenUntil);
     },
   };
   return { coordination, counted, counts };
@@ -95,7 +95,7 @@ describe('leased rate limiter', () => {
       coordination: {
         takeRateTokens: async () => {
           if (failing) throw new Error('redis down');
-          return { granted: 5, retryAfterMs: 0 };
+          return { granted: 5, retryAfterMs: 0, takenUntil: 0 };
         },
         returnRateTokens: async () => {},
       },
