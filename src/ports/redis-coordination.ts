@@ -2,17 +2,18 @@ import { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
 import type { Coordination, MessageHandler } from './coordination.js';
 
+/** Redis' own clock in milliseconds, so that every instance agrees on a bucket's time. */
+const REDIS_NOW_MS = `
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)`;
+
 /**
  * GCRA (generic cell rate algorithm): one stored value per bucket, the "theoretical arrival
- * time" of the next request. Redis' own clock is used so that every instance agrees.
- * Returns {allowed, retryAfterMs}.
+ * time" of the next request. KEYS = bucket; ARGV = interval, burst, wanted.
+ * Returns {granted (up to wanted), retryAfterMs when none, the schedule after the take as text}.
  */
-const GCRA_SCRIPT = `
-local interval = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
-local wanted = tonumber(ARGV[3])
-local clock = redis.call('TIME')
-local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+const GCRA_SCRIPT = `${REDIS_NOW_MS}
+local interval, burst, wanted = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local tat = tonumber(redis.call('GET', KEYS[1]) or now)
 if tat < now then tat = now end
 local granted = math.min(wanted, math.floor((now + burst - tat) / interval + 1e-9))
@@ -30,12 +31,8 @@ return {granted, 0, tostring(next_tat)}
  * passed them the bucket has refilled them already, and crediting them again would let it admit
  * more than its limit.
  */
-const GCRA_RETURN_SCRIPT = `
-local interval = tonumber(ARGV[1])
-local count = tonumber(ARGV[2])
-local taken_until = tonumber(ARGV[3])
-local clock = redis.call('TIME')
-local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+const GCRA_RETURN_SCRIPT = `${REDIS_NOW_MS}
+local interval, count, taken_until = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local credit = math.min(count, math.floor((taken_until - now) / interval))
 if credit < 1 then return 0 end
 local tat = tonumber(redis.call('GET', KEYS[1]))
