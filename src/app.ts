@@ -13,12 +13,13 @@ import { createRetentionJob } from './consumers/retention.js';
 import { createSsrfGuard } from './consumers/ssrf-guard.js';
 import { createStatusPublisher } from './consumers/status-events.js';
 import { createManagementServer } from './graph/server.js';
+import { createLeasedRateLimiter } from './ingress/leased-rate-limiter.js';
 import { createWebhookHandler } from './ingress/handle-webhook.js';
 import { createHandshakeRecorder } from './ingress/handshake-audit.js';
 import { createIntegrationDirectory } from './ingress/integration-directory.js';
 import { createIngressServer } from './ingress/server.js';
 import type { Logger } from './log.js';
-import { createMetrics } from './metrics.js';
+import { createMetrics, type Metrics } from './metrics.js';
 import { registerPipelineGauges } from './observability/pipeline-gauges.js';
 import { createReadiness, stateCheck } from './observability/readiness.js';
 import { healthRoutes, metricsRoute } from './observability/routes.js';
@@ -66,7 +67,12 @@ function closeServer(server: Server): Promise<void> {
 }
 
 /** Assembles the roles chosen in `config.roles` (DESIGN.md §5). Plain wiring, no logic. */
-export async function startApp(config: Config, log: Logger): Promise<RunningApp> {
+export interface StartOptions {
+  /** One of INGRESS_WORKERS' processes: its metrics are served by the primary (ingress-workers.ts), not by a listener of its own. */
+  metricsFromPrimary?: (metrics: Metrics) => void;
+}
+
+export async function startApp(config: Config, log: Logger, options: StartOptions = {}): Promise<RunningApp> {
   const shutdown = createShutdown(log);
   const roles = new Set(config.roles);
   const running: RunningApp = { parts: {}, stop: () => shutdown.run() };
@@ -155,11 +161,13 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
     if (producer) {
       await producer.start();
       shutdown.register('kafka-producer', producer.stop);
+      const rateLimiter = createLeasedRateLimiter({ coordination });
+      shutdown.register('rate-limit-leases', rateLimiter.close);
       const server = createIngressServer({
         handleWebhook: createWebhookHandler({
           integrations,
           producer,
-          rateLimiter: coordination,
+          rateLimiter,
           metrics,
           log: log.child({ component: 'ingress' }),
           maxBodyBytes: config.ingress.maxBodyBytes,
@@ -217,7 +225,8 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
         await closeServer(management.server);
       });
     }
-    if (!roles.has('graph')) {
+    if (options.metricsFromPrimary) options.metricsFromPrimary(metrics);
+    else if (!roles.has('graph')) {
       // No management listener here: /metrics and health get a small listener of their own.
       const listener = startMetricsListener([health, metricsEndpoint], log);
       running.metricsUrl = await listen(listener, config.metrics.port, config.host);

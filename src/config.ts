@@ -99,6 +99,7 @@ const envSchema = z.object({
   INGRESS_BATCH_MAX: positiveInt(500),
   INGRESS_BATCH_LINGER_MS: z.coerce.number().int().min(0).max(1000).default(2),
   INGRESS_MAX_PENDING: positiveInt(20_000),
+  INGRESS_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
   RATE_LIMIT_PER_MINUTE: positiveInt(6_000),
   DELIVERY_TIMEOUT_MS: positiveInt(15_000),
   DELIVERY_RETRY_SCHEDULE: z
@@ -142,6 +143,7 @@ function toConfig(env: z.infer<typeof envSchema>) {
     logLevel: env.LOG_LEVEL,
     ingress: {
       port: env.INGRESS_PORT,
+      workers: env.INGRESS_WORKERS,
       maxBodyBytes: env.INGRESS_MAX_BODY_BYTES,
       bodyTimeoutMs: env.INGRESS_BODY_TIMEOUT_MS,
       headersTimeoutMs: env.INGRESS_HEADERS_TIMEOUT_MS,
@@ -228,6 +230,11 @@ function crossVariableProblems(env: Record<string, string>): string[] {
   }
   const roles = (env.HOOKGATE_ROLE ?? 'all').split(',').map((role) => role.trim());
   const has = (role: string) => roles.includes('all') || roles.includes(role);
+  if (Number(env.INGRESS_WORKERS ?? '1') > 1) {
+    if (roles.length !== 1 || roles[0] !== 'ingress') problems.push('INGRESS_WORKERS: several ingress workers need HOOKGATE_ROLE=ingress (run the other roles in processes of their own)');
+    const missing = ['DATABASE_URL', 'REDIS_URL', 'KAFKA_BROKERS'].filter((name) => !env[name]);
+    if (missing.length > 0) problems.push(`INGRESS_WORKERS: several ingress workers share the real services; set ${missing.join(', ')}`);
+  }
   if (!env.KAFKA_BROKERS && has('ingress') !== has('persist')) {
     problems.push('HOOKGATE_ROLE: the embedded event log lives in one process: run ingress and persist together, or set KAFKA_BROKERS');
   }

@@ -28,12 +28,17 @@ export function sendError(
 }
 
 /** Lower-cased header names with their first value, as the verification schemes expect them. */
+/**
+ * The request's headers with one value each. Node already joins repeated headers with ", " except
+ * `set-cookie` (an array), so the object is used as it is unless that one is present: no copy on
+ * the hot path.
+ */
 export function flatHeaders(req: IncomingMessage): Record<string, string | undefined> {
-  const headers: Record<string, string | undefined> = {};
-  for (const [name, value] of Object.entries(req.headers)) {
-    headers[name] = Array.isArray(value) ? value[0] : value;
-  }
-  return headers;
+  const headers = req.headers;
+  if (headers['set-cookie'] === undefined) return headers as Record<string, string | undefined>;
+  const flat: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(headers)) flat[name] = Array.isArray(value) ? value[0] : value;
+  return flat;
 }
 
 export type HealthState = 'up' | 'down';

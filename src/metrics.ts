@@ -112,3 +112,23 @@ export function attemptResult(attempt: { statusCode: number | null; errorClass: 
   if (attempt.statusCode !== null) return `${Math.floor(attempt.statusCode / 100)}xx`;
   return attempt.errorClass ?? 'ERROR';
 }
+
+/**
+ * A metric's children by label values, kept: prom-client turns a label object into its key by
+ * sorting the label names on every call, which a per-request path should not pay. Values outside
+ * the first `max` combinations are still counted, just not kept.
+ */
+export function labelled<T extends string>(metric: Counter<T>, max?: number): (...values: string[]) => Counter.Internal;
+export function labelled<T extends string>(metric: Histogram<T>, max?: number): (...values: string[]) => Histogram.Internal<T>;
+export function labelled(metric: Counter<string> | Histogram<string>, max = 1000): (...values: string[]) => unknown {
+  const children = new Map<string, unknown>();
+  return (...values) => {
+    const key = values.join('\u0000');
+    let child = children.get(key);
+    if (child === undefined) {
+      child = metric.labels(...values);
+      if (children.size < max) children.set(key, child);
+    }
+    return child;
+  };
+}

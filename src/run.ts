@@ -1,4 +1,5 @@
 import { startApp } from './app.js';
+import { isIngressWorker, runIngressPrimary, serveMetricsToPrimary } from './ingress-workers.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { DataDirBusyError } from './db/data-dir-lock.js';
 import { createLogger } from './log.js';
@@ -32,7 +33,11 @@ export async function runServer(env: Record<string, string | undefined>): Promis
   });
 
   try {
-    const app = await startApp(config, log);
+    if (config.ingress.workers > 1 && !isIngressWorker()) {
+      await runIngressPrimary(config, log);
+      return;
+    }
+    const app = await startApp(config, log, isIngressWorker() ? { metricsFromPrimary: serveMetricsToPrimary } : {});
     let signalled = false;
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       process.on(signal, () => {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { createKeyring, installKeyring, parseEncryptionKey } from '../../src/secrets/secret-box.js';
 import { z } from 'zod';
 import { BenchError } from './errors.js';
 
@@ -69,6 +70,11 @@ export function requireServices(source: NodeJS.ProcessEnv = process.env): Servic
 /** What a child process inherits: enough to find node and tsx's cache, nothing of our shell's settings. */
 // One encryption key per bench run, shared by every child: they open each other's sealed secrets.
 const BENCH_ENCRYPTION_KEY = randomBytes(32).toString('base64');
+
+/** Lets this process write sealed secrets (an integration's) that the children, with the same key, open. */
+export function installBenchKeyring(): void {
+  installKeyring(createKeyring([parseEncryptionKey(BENCH_ENCRYPTION_KEY)!]));
+}
 
 export function baseChildEnv(source: NodeJS.ProcessEnv = process.env): Record<string, string> {
   const env = defined(source);

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -6,7 +7,7 @@ import { join } from 'node:path';
 import { drizzle } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import { integrations } from '../../src/db/schema.js';
-import { baseChildEnv, loadSettings, requireServices, type ServiceUrls } from './bench-env.js';
+import { baseChildEnv, installBenchKeyring, loadSettings, requireServices, type ServiceUrls } from './bench-env.js';
 import { createBenchDatabase, postgresVersion } from './bench-database.js';
 import { BenchError } from './errors.js';
 import { describeCommit, newRunId, progress, readCpuProfile, ROOT } from './bench-run.js';
@@ -28,7 +29,7 @@ const READY_TIMEOUT_MS = 60_000;
 async function insertAcmeIntegration(databaseUrl: string, secret: string): Promise<void> {
   const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
   try {
-    // A limit no load here can reach: the limiter still makes its Redis round trip per request.
+    // A limit no load here can reach: the limiter still takes its blocks from Redis.
     await drizzle(sql)
       .insert(integrations)
       .values({ provider: 'acme', name: 'Acme (bench)', scheme: 'HMAC_SHA256', secret, rateLimitPerMinute: 100_000_000 });
@@ -97,6 +98,7 @@ export async function runIngressBench(): Promise<void> {
     const database = await createBenchDatabase(services.postgresUrl);
     cleanups.push({ name: `drop database ${database.name}`, run: database.drop });
     const secret = randomBytes(24).toString('hex');
+    installBenchKeyring();
     await insertAcmeIntegration(database.url, secret);
     const requests = createSignedWebhookRequests({ runId, secret });
     const childEnv = baseChildEnv();
@@ -126,10 +128,14 @@ export async function runIngressBench(): Promise<void> {
     cleanups.push({ name: 'delete bench topics', run: () => deleteTopics(services.kafkaBrokers, topics) });
     cleanups.push({ name: 'delete bench Redis keys', run: () => deleteKeysWithPrefix(services.redisUrl, redisPrefix) });
     const [ingressPort, managementPort] = [await freePort(), await freePort()];
+    // What production runs: the compiled JavaScript, without tsx's loader hooks in the process.
+    progress('hookgate: compiling src/ to dist/ (tsc)');
+    execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
     const hookgateServer = started(
       startServerProcess({
         name: 'hookgate',
-        args: ['--cpu-prof', `--cpu-prof-dir=${resultsDir}`, '--import', 'tsx', 'src/main.ts'],
+        // BENCH_NODE_FLAGS: extra node flags for the Hookgate process only (e.g. V8 heap sizes), to try them.
+        args: ['--cpu-prof', `--cpu-prof-dir=${resultsDir}`, ...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), 'dist/main.js'],
         env: {
           ...childEnv,
           NODE_ENV: 'production',
@@ -144,6 +150,8 @@ export async function runIngressBench(): Promise<void> {
           KAFKA_TOPIC: topics[0]!,
           KAFKA_DLQ_TOPIC: topics[1]!,
           KAFKA_TOPIC_PARTITIONS: '6',
+          // BENCH_INGRESS_WORKERS=N tries INGRESS_WORKERS (the server CPU row then shows the primary only).
+          ...(process.env.BENCH_INGRESS_WORKERS ? { INGRESS_WORKERS: process.env.BENCH_INGRESS_WORKERS, METRICS_PORT: '0' } : {}),
           MANAGEMENT_API_KEY: randomBytes(16).toString('hex'),
         },
         cwd: ROOT,
@@ -169,6 +177,8 @@ export async function runIngressBench(): Promise<void> {
       load.connections !== defaults.connections ? `BENCH_CONNECTIONS=${load.connections} ` : '',
       load.warmupSeconds !== defaults.warmupSeconds ? `BENCH_WARMUP_S=${load.warmupSeconds} ` : '',
       load.durationSeconds !== defaults.durationSeconds ? `BENCH_DURATION_S=${load.durationSeconds} ` : '',
+      process.env.BENCH_NODE_FLAGS ? `BENCH_NODE_FLAGS='${process.env.BENCH_NODE_FLAGS}' ` : '',
+      process.env.BENCH_INGRESS_WORKERS ? `BENCH_INGRESS_WORKERS=${process.env.BENCH_INGRESS_WORKERS} ` : '',
     ].join('');
     const report: IngressReport = {
       bench: 'ingress',

@@ -1,8 +1,8 @@
 import { eventIdFor } from '../ids.js';
 import type { Logger } from '../log.js';
 import { createOutageLog } from '../outage-log.js';
-import type { Metrics } from '../metrics.js';
-import type { Coordination } from '../ports/coordination.js';
+import { labelled, type Metrics } from '../metrics.js';
+import type { RateLimitDecision } from '../ports/coordination.js';
 import type { EventLogProducer } from '../ports/event-log.js';
 import type { ErrorCode } from './errors.js';
 import { bodyHashKey, MAX_EVENT_KEY_LENGTH, readJsonPath } from './event-key.js';
@@ -41,8 +41,8 @@ export type WebhookOutcome =
 export interface WebhookHandlerDeps {
   integrations: IntegrationDirectory;
   producer: EventLogProducer;
-  /** Shared per-(provider, source address) buckets; see Coordination.consumeRateLimit. */
-  rateLimiter: Pick<Coordination, 'consumeRateLimit'>;
+  /** Shared per-(provider, source address) buckets (ingress/leased-rate-limiter.ts); rejects when they cannot be reached. */
+  rateLimiter: { consume(key: string, limit: number, periodMs: number): Promise<RateLimitDecision> };
   metrics: Pick<Metrics, 'ingressRequests' | 'ingressRateLimited' | 'ingressProduceSeconds' | 'ingressBodyBytes'>;
   log: Logger;
   maxBodyBytes: number;
@@ -74,15 +74,28 @@ function reject(code: ErrorCode, message: string, retryAfterSeconds?: number): W
  * authenticates with is dropped whatever its name (`x-globex-key` holds a token though no word
  * says so), and so is any header whose value carries one of the integration's secrets.
  */
+const EMPTY: ReadonlySet<string> = new Set();
+
+/** Header names seen before, and whether they are stored (a bounded memo: names are the sender's to choose). */
+const unstoredNames = new Map<string, boolean>();
+function isUnstoredName(name: string): boolean {
+  let unstored = unstoredNames.get(name);
+  if (unstored === undefined) {
+    unstored = UNSTORED_HEADER.test(name);
+    if (unstoredNames.size < 1000) unstoredNames.set(name, unstored);
+  }
+  return unstored;
+}
+
 export function storedHeaders(
   headers: RequestHeaders,
   credentials: { headers?: readonly string[]; secrets?: readonly string[] } = {},
 ): Record<string, string> {
-  const authHeaders = new Set((credentials.headers ?? []).map((name) => name.toLowerCase()));
+  const authHeaders = credentials.headers?.length ? new Set(credentials.headers.map((name) => name.toLowerCase())) : EMPTY;
   const secrets = (credentials.secrets ?? []).filter((secret) => secret.length > 0);
   const kept: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || UNSTORED_HEADER.test(name) || authHeaders.has(name.toLowerCase())) continue;
+    if (value === undefined || isUnstoredName(name) || authHeaders.has(name.toLowerCase())) continue;
     if (secrets.some((secret) => value.includes(secret))) continue;
     kept[name] = value;
   }
@@ -91,6 +104,9 @@ export function storedHeaders(
 
 export function createWebhookHandler(deps: WebhookHandlerDeps) {
   const now = deps.now ?? (() => new Date());
+  const requests = labelled(deps.metrics.ingressRequests);
+  const rateLimited = labelled(deps.metrics.ingressRateLimited);
+  const bodyBytes = labelled(deps.metrics.ingressBodyBytes);
   // One line per change of state, with a count when it ends, not one per webhook.
   const rateLimiterOutage = createOutageLog(deps.log, 'rate limiter', { consequence: 'requests are allowed without a limit' });
   const publishOutage = createOutageLog(deps.log, 'event log', { consequence: 'webhooks are answered 503' });
@@ -118,9 +134,9 @@ export function createWebhookHandler(deps: WebhookHandlerDeps) {
       return reject('SERVICE_UNAVAILABLE', 'this integration cannot verify webhooks right now', 60);
     }
 
-    // Rate limit before reading the body: an over-limit sender costs one Redis round trip, no more.
+    // Rate limit before reading the body: an over-limit sender costs no more than a map lookup.
     const limit = integration.rateLimitPerMinute ?? deps.defaultRateLimitPerMinute;
-    const decision = await deps.rateLimiter.consumeRateLimit(`${integration.provider}:${request.sourceIp ?? 'unknown'}`, limit, 60_000).then(
+    const decision = await deps.rateLimiter.consume(`${integration.provider}:${request.sourceIp ?? 'unknown'}`, limit, 60_000).then(
       (answer) => {
         rateLimiterOutage.succeeded();
         return answer;
@@ -136,10 +152,9 @@ export function createWebhookHandler(deps: WebhookHandlerDeps) {
     }
 
     const method = request.method ?? 'POST';
-    const query = new URLSearchParams(request.query ?? '');
     // Echo challenges (Graph's validationToken, Okta's GET) prove and reveal nothing: answered
     // before the body is read, as the providers send them without a signature.
-    const challenge = scheme.challenge?.({ method, query, headers: request.headers });
+    const challenge = scheme.challenge?.({ method, query: new URLSearchParams(request.query ?? ''), headers: request.headers });
     if (challenge) return answerHandshake(integration, request, challenge);
     if (method !== 'POST') return reject('METHOD_NOT_ALLOWED', 'use POST');
 
@@ -220,7 +235,7 @@ export function createWebhookHandler(deps: WebhookHandlerDeps) {
       });
       publishOutage.succeeded();
       producing();
-      deps.metrics.ingressBodyBytes.observe({ provider: integration.provider }, rawBody.length);
+      bodyBytes(integration.provider).observe(rawBody.length);
     } catch (error) {
       // Never a 2xx for an event the log did not acknowledge: the provider must send it again.
       publishOutage.failed(error, { provider: request.provider, requestId: request.requestId });
@@ -233,8 +248,8 @@ export function createWebhookHandler(deps: WebhookHandlerDeps) {
     const outcome = await decide(request);
     // An unknown name is the sender's choice: as a label it would grow one series per name.
     const provider = outcome.kind === 'rejected' && outcome.code === 'NOT_FOUND' ? '(unknown)' : request.provider;
-    deps.metrics.ingressRequests.inc({ provider, outcome: outcome.kind === 'rejected' ? outcome.code : outcome.kind });
-    if (outcome.kind === 'rejected' && outcome.code === 'RATE_LIMITED') deps.metrics.ingressRateLimited.inc({ provider });
+    requests(provider, outcome.kind === 'rejected' ? outcome.code : outcome.kind).inc();
+    if (outcome.kind === 'rejected' && outcome.code === 'RATE_LIMITED') rateLimited(provider).inc();
     return outcome;
   };
 }

@@ -39,7 +39,7 @@ const digest = (value: string) => createHash('sha256').update(value, 'utf8').dig
  * is answered; without one it is open outside production and closed in production (metrics name
  * providers and destinations, which is not for anyone who can reach the port).
  */
-export function metricsRoute(options: { metrics: Metrics; token: string | undefined; production: boolean }): Route {
+export function metricsRoute(options: { metrics: Pick<Metrics, 'render' | 'registry'>; token: string | undefined; production: boolean }): Route {
   const expected = options.token ? digest(options.token) : undefined;
   return (req, res, path, requestId) => {
     if (path !== METRICS_PATH) return false;

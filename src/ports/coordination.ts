@@ -8,6 +8,14 @@ export interface RateLimitDecision {
   retryAfterMs: number;
 }
 
+export interface RateTokens {
+  granted: number;
+  /** When none were granted: how long until one more request would be allowed. */
+  retryAfterMs: number;
+  /** Opaque (the bucket's schedule after this take, on its own clock): hand it back with returnRateTokens. */
+  takenUntil: number;
+}
+
 export type MessageHandler = (message: string) => void;
 
 /**
@@ -34,6 +42,18 @@ export interface Coordination {
    * `limit`), atomically and in one round trip, shared by every instance.
    */
   consumeRateLimit(key: string, limit: number, periodMs: number): Promise<RateLimitDecision>;
+  /**
+   * The same bucket as `consumeRateLimit`, taken in a block: up to `wanted` requests at once (fewer
+   * when fewer are left; `granted` 0 with `retryAfterMs` when none are), so an instance can admit
+   * many requests per round trip (ingress/leased-rate-limiter.ts).
+   */
+  takeRateTokens(key: string, limit: number, periodMs: number, wanted: number): Promise<RateTokens>;
+  /**
+   * Gives back `count` requests of one `takeRateTokens` answer (its `takenUntil`) that were not
+   * used; only those whose slots are still ahead are credited, so a return never lets the bucket
+   * admit more than its limit.
+   */
+  returnRateTokens(key: string, limit: number, periodMs: number, count: number, takenUntil: number): Promise<void>;
   /**
    * Takes one of `limit` concurrency permits of `key` for `holder` until `ttlMs` (a crashed holder's
    * permit expires by itself), atomically and shared by every instance. True when taken (or when

@@ -62,6 +62,20 @@ export function createMemoryCoordination(options: MemoryCoordinationOptions = {}
     if (closed) throw new Error('memory coordination is closed');
   };
 
+  // The same GCRA as the Redis script: emission interval periodMs/limit, tolerance periodMs.
+  const takeTokens = (key: string, limit: number, periodMs: number, wanted: number) => {
+    ensureOpen();
+    const at = now();
+    const interval = periodMs / limit;
+    const stored = buckets.get(key);
+    const tat = stored && live(stored.expiresAt, at) ? Math.max(stored.tat, at) : at;
+    const granted = Math.min(wanted, Math.floor((at + periodMs - tat) / interval + 1e-9));
+    if (granted < 1) return { granted: 0, retryAfterMs: Math.ceil(tat + interval - periodMs - at), takenUntil: 0 };
+    const nextTat = tat + granted * interval;
+    buckets.set(key, { tat: nextTat, expiresAt: at + Math.ceil(nextTat - at) });
+    return { granted, retryAfterMs: 0, takenUntil: nextTat };
+  };
+
   const deliver = (subscription: Subscription, message: string) => {
     if (!subscription.active) return;
     try {
@@ -96,17 +110,22 @@ export function createMemoryCoordination(options: MemoryCoordinationOptions = {}
       }
     },
     async consumeRateLimit(key, limit, periodMs) {
+      const { granted, retryAfterMs } = takeTokens(key, limit, periodMs, 1);
+      return { allowed: granted === 1, retryAfterMs };
+    },
+    async takeRateTokens(key, limit, periodMs, wanted) {
+      return takeTokens(key, limit, periodMs, Math.max(1, Math.floor(wanted)));
+    },
+    async returnRateTokens(key, limit, periodMs, count, takenUntil) {
       ensureOpen();
-      // The same GCRA as the Redis script: emission interval periodMs/limit, tolerance periodMs.
       const at = now();
       const interval = periodMs / limit;
+      const credit = Math.min(Math.floor(count), Math.floor((takenUntil - at) / interval));
       const stored = buckets.get(key);
-      const tat = stored && live(stored.expiresAt, at) ? Math.max(stored.tat, at) : at;
-      const nextTat = tat + interval;
-      const allowedAt = nextTat - periodMs;
-      if (allowedAt > at) return { allowed: false, retryAfterMs: Math.ceil(allowedAt - at) };
-      buckets.set(key, { tat: nextTat, expiresAt: at + Math.ceil(nextTat - at) });
-      return { allowed: true, retryAfterMs: 0 };
+      if (credit < 1 || !stored || !live(stored.expiresAt, at)) return;
+      const tat = stored.tat - credit * interval;
+      if (tat <= at) buckets.delete(key);
+      else buckets.set(key, { tat, expiresAt: at + Math.ceil(tat - at) });
     },
     async acquirePermit(key, holder, limit, ttlMs) {
       ensureOpen();

@@ -35,7 +35,8 @@ interface Entry<T> {
   settled: boolean;
   resolve(): void;
   reject(error: Error): void;
-  timer: NodeJS.Timeout;
+  /** When the caller gets its SendTimeoutError, unless its send was acknowledged first (monotonic clock). */
+  deadline: number;
 }
 
 export interface MicroBatcher<T> {
@@ -51,13 +52,36 @@ export function createMicroBatcher<T>(options: MicroBatcherOptions<T>): MicroBat
   let sending: Promise<void> | undefined;
   let lingerTimer: NodeJS.Timeout | undefined;
 
+  // The items of the send in flight, for the deadline sweep.
+  let flying: Entry<T>[] = [];
+  // One timer checks every deadline (a timer per item was a measurable share of the ingress's
+  // work at thousands of webhooks per second); a deadline is met within `sweepMs`.
+  const sweepMs = Math.max(1, Math.min(50, Math.floor(options.timeoutMs / 4)));
+  let sweeper: NodeJS.Timeout | undefined;
+
   const settle = (entry: Entry<T>, error?: Error) => {
     if (entry.settled) return;
     entry.settled = true;
-    clearTimeout(entry.timer);
     if (error) entry.reject(error);
     else entry.resolve();
   };
+
+  function sweep(): void {
+    sweeper = undefined;
+    const now = performance.now();
+    for (const entry of flying) if (entry.deadline <= now) settle(entry, new SendTimeoutError(options.timeoutMs));
+    // Deadlines grow along the queue: the expired ones are a prefix, and leave it.
+    let expired = 0;
+    while (expired < queue.length && queue[expired]!.deadline <= now) settle(queue[expired++]!, new SendTimeoutError(options.timeoutMs));
+    if (expired > 0) queue.splice(0, expired);
+    armSweep();
+  }
+
+  function armSweep(): void {
+    if (sweeper || (queue.length === 0 && !flying.some((entry) => !entry.settled))) return;
+    sweeper = setTimeout(sweep, sweepMs);
+    sweeper.unref();
+  }
 
   /** Up to `maxBatch` items and `maxBatchBytes`; items whose callers already had their answer are dropped. */
   function takeBatch(): Entry<T>[] {
@@ -83,6 +107,7 @@ export function createMicroBatcher<T>(options: MicroBatcherOptions<T>): MicroBat
       return;
     }
     inFlight = batch.length;
+    flying = batch;
     sending = options
       .send(batch.map((entry) => entry.item))
       .then(
@@ -95,6 +120,7 @@ export function createMicroBatcher<T>(options: MicroBatcherOptions<T>): MicroBat
       .finally(() => {
         sending = undefined;
         inFlight = 0;
+        flying = [];
         // What queued during the send has waited long enough: send it now.
         if (queue.length > 0) flush();
       });
@@ -115,9 +141,10 @@ export function createMicroBatcher<T>(options: MicroBatcherOptions<T>): MicroBat
           settled: false,
           resolve,
           reject,
-          timer: setTimeout(() => settle(entry, new SendTimeoutError(options.timeoutMs)), options.timeoutMs),
+          deadline: performance.now() + options.timeoutMs,
         };
         queue.push(entry);
+        armSweep();
         schedule();
       });
     },

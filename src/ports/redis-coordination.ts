@@ -2,25 +2,48 @@ import { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
 import type { Coordination, MessageHandler } from './coordination.js';
 
+/** Redis' own clock in milliseconds, so that every instance agrees on a bucket's time. */
+const REDIS_NOW_MS = `
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)`;
+
 /**
  * GCRA (generic cell rate algorithm): one stored value per bucket, the "theoretical arrival
- * time" of the next request. Redis' own clock is used so that every instance agrees.
- * Returns {allowed, retryAfterMs}.
+ * time" of the next request. KEYS = bucket; ARGV = interval, burst, wanted.
+ * Returns {granted (up to wanted), retryAfterMs when none, the schedule after the take as text}.
  */
-const GCRA_SCRIPT = `
-local interval = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
-local clock = redis.call('TIME')
-local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+const GCRA_SCRIPT = `${REDIS_NOW_MS}
+local interval, burst, wanted = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local tat = tonumber(redis.call('GET', KEYS[1]) or now)
 if tat < now then tat = now end
-local next_tat = tat + interval
-local allowed_at = next_tat - burst
-if allowed_at > now then
-  return {0, math.ceil(allowed_at - now)}
+local granted = math.min(wanted, math.floor((now + burst - tat) / interval + 1e-9))
+if granted < 1 then
+  return {0, math.ceil(tat + interval - burst - now), 0}
 end
+local next_tat = tat + granted * interval
 redis.call('SET', KEYS[1], next_tat, 'PX', math.ceil(next_tat - now))
-return {1, 0}
+return {granted, 0, tostring(next_tat)}
+`;
+
+/**
+ * KEYS = bucket; ARGV = interval, count, taken_until (the bucket's schedule right after the take).
+ * Gives back unused requests, but only those whose slots are still ahead: once the schedule has
+ * passed them the bucket has refilled them already, and crediting them again would let it admit
+ * more than its limit.
+ */
+const GCRA_RETURN_SCRIPT = `${REDIS_NOW_MS}
+local interval, count, taken_until = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local credit = math.min(count, math.floor((taken_until - now) / interval))
+if credit < 1 then return 0 end
+local tat = tonumber(redis.call('GET', KEYS[1]))
+if not tat then return 0 end
+tat = tat - credit * interval
+if tat <= now then
+  redis.call('DEL', KEYS[1])
+else
+  redis.call('SET', KEYS[1], tat, 'PX', math.ceil(tat - now))
+end
+return credit
 `;
 
 /**
@@ -80,7 +103,8 @@ return 1
 const CLAIM_STATES = ['busy', 'claimed', 'stored'] as const;
 
 type RedisWithScripts = Redis & {
-  gcra(key: string, interval: number, burst: number): Promise<[number, number]>;
+  gcra(key: string, interval: number, burst: number, wanted: number): Promise<[number, number, string]>;
+  gcraReturn(key: string, interval: number, count: number, takenUntil: number): Promise<number>;
   acquirePermit(key: string, holder: string, limit: number, ttlMs: number): Promise<number>;
   claimForStorage(keyCount: number, ...keysThenArgs: (string | number)[]): Promise<number[]>;
   settleClaims(keyCount: number, ...keysThenArgs: (string | number)[]): Promise<number>;
@@ -102,6 +126,7 @@ export function createRedisCoordination(options: { url: string; keyPrefix: strin
     });
   const redis = connect(false) as RedisWithScripts;
   redis.defineCommand('gcra', { numberOfKeys: 1, lua: GCRA_SCRIPT });
+  redis.defineCommand('gcraReturn', { numberOfKeys: 1, lua: GCRA_RETURN_SCRIPT });
   redis.defineCommand('acquirePermit', { numberOfKeys: 1, lua: PERMIT_SCRIPT });
   // EVALSHA with a fallback to EVAL: the scripts' text crosses the wire once per connection.
   redis.defineCommand('claimForStorage', { lua: CLAIM_SCRIPT });
@@ -155,9 +180,15 @@ export function createRedisCoordination(options: { url: string; keyPrefix: strin
       await redis.settleClaims(keys.length, ...keys, stored.length, ttlSeconds, owner);
     },
     async consumeRateLimit(key, limit, periodMs) {
-      const interval = periodMs / limit;
-      const [allowed, retryAfterMs] = await redis.gcra(`rl:${key}`, interval, periodMs);
-      return { allowed: allowed === 1, retryAfterMs };
+      const [granted, retryAfterMs] = await redis.gcra(`rl:${key}`, periodMs / limit, periodMs, 1);
+      return { allowed: granted === 1, retryAfterMs };
+    },
+    async takeRateTokens(key, limit, periodMs, wanted) {
+      const [granted, retryAfterMs, takenUntil] = await redis.gcra(`rl:${key}`, periodMs / limit, periodMs, Math.max(1, Math.floor(wanted)));
+      return { granted, retryAfterMs, takenUntil: Number(takenUntil) };
+    },
+    async returnRateTokens(key, limit, periodMs, count, takenUntil) {
+      if (count >= 1) await redis.gcraReturn(`rl:${key}`, periodMs / limit, Math.floor(count), takenUntil);
     },
     async acquirePermit(key, holder, limit, ttlMs) {
       return (await redis.acquirePermit(`permit:${key}`, holder, limit, Math.max(1, Math.ceil(ttlMs)))) === 1;

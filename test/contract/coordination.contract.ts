@@ -130,6 +130,39 @@ export function coordinationContract(name: string, make: () => Promise<Coordinat
         expect((await coordination.consumeRateLimit(key, 2, 300)).allowed).toBe(true);
         expect((await coordination.consumeRateLimit(key, 2, 300)).allowed).toBe(false);
       });
+
+      it('takes requests in blocks from the same bucket, never more than it holds, and takes back unused ones', async () => {
+        const key = unique('blocks');
+        const first = await coordination.takeRateTokens(key, 10, 60_000, 4);
+        expect(first).toMatchObject({ granted: 4, retryAfterMs: 0 });
+        expect((await coordination.takeRateTokens(key, 10, 60_000, 4)).granted).toBe(4);
+        // Two left: a block asks for four and gets what remains.
+        const last = await coordination.takeRateTokens(key, 10, 60_000, 4);
+        expect(last.granted).toBe(2);
+        const empty = await coordination.takeRateTokens(key, 10, 60_000, 4);
+        expect(empty.granted).toBe(0);
+        expect(empty.retryAfterMs).toBeGreaterThan(5_000);
+        expect(empty.retryAfterMs).toBeLessThanOrEqual(6_000);
+        // The same bucket as consumeRateLimit.
+        expect((await coordination.consumeRateLimit(key, 10, 60_000)).allowed).toBe(false);
+        // The last block's two slots are still ahead in the schedule: both are credited.
+        await coordination.returnRateTokens(key, 10, 60_000, 2, last.takenUntil);
+        expect((await coordination.takeRateTokens(key, 10, 60_000, 5)).granted).toBe(2);
+      });
+
+      it('credits a returned block only for the slots the schedule has not passed', async () => {
+        const key = unique('stale-return');
+        // 10 per 300 ms: a slot every 30 ms. A block of 4 reaches 120 ms into the schedule.
+        const block = await coordination.takeRateTokens(key, 10, 300, 4);
+        expect(block.granted).toBe(4);
+        await sleep(200);
+        // The bucket has refilled all four by now; another instance drains the whole burst.
+        expect((await coordination.takeRateTokens(key, 10, 300, 50)).granted).toBe(10);
+        // Giving the stale block back credits nothing: the burst stays the limit.
+        await coordination.returnRateTokens(key, 10, 300, 4, block.takenUntil);
+        expect((await coordination.takeRateTokens(key, 10, 300, 1)).granted).toBe(0);
+        await coordination.returnRateTokens(unique('never-used'), 10, 300, 5, Date.now() + 1_000);
+      });
     });
 
     describe('publish and subscribe', () => {

@@ -2,6 +2,7 @@ import { connect } from 'node:net';
 import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
 import postgres from 'postgres';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { decodeIngressMessage } from '../../src/ports/ingress-codec.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { javaPartitionFor, secretFor, signers } from '../helpers/providers.js';
 import { describeWithServices, services } from '../helpers/services.js';
@@ -214,7 +215,8 @@ describeWithServices('ingress on real Kafka and Redis', ['kafka', 'postgres', 'r
     const used = new Set<number>();
     for (const [key, { partition, message }] of seen) {
       expect(partition).toBe(javaPartitionFor(key, partitions));
-      expect(message.headers?.['hookgate-event-id']?.toString()).toBe(sent.get(key));
+      const decoded = decodeIngressMessage(message.value, message.headers);
+      expect(decoded.ok && decoded.record.eventId).toBe(sent.get(key));
       used.add(partition);
     }
     expect(used.size).toBeGreaterThan(1);

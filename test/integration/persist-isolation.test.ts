@@ -13,7 +13,7 @@ import { auditEntries, destinations, events, integrations } from '../../src/db/s
 import { eventIdFor } from '../../src/ids.js';
 import { createLogger } from '../../src/log.js';
 import type { IngressRecord } from '../../src/ports/event-log.js';
-import { encodeIngressRecord } from '../../src/ports/ingress-codec.js';
+import { decodeIngressMessage, encodeIngressRecord } from '../../src/ports/ingress-codec.js';
 import { createKafkaClient, ensureTopics } from '../../src/ports/kafka-event-log.js';
 import { createMemoryCoordination } from '../../src/ports/memory-coordination.js';
 import { createMemoryEventLog } from '../../src/ports/memory-event-log.js';
@@ -142,7 +142,9 @@ describeWithServices('a refused record in a 500-record batch, on Kafka and Postg
     await eventually(() => (letters.length >= 1 ? true : undefined), 20_000);
     expect(letters).toHaveLength(1);
     expect(letters[0]!.value).toBe(refused.rawBody.toString());
-    expect(letters[0]!.headers['hookgate-event-id']).toBe(refused.eventId);
+    // The dead letter keeps the record's metadata header, so it can be decoded and sent again.
+    const decoded = decodeIngressMessage(Buffer.from(letters[0]!.value), letters[0]!.headers);
+    expect(decoded.ok && decoded.record.eventId).toBe(refused.eventId);
     expect(letters[0]!.headers['hookgate-dlq-source']).toBe(`${settings.topic}/0/${BAD_INDEX}`);
 
     expect(lines.filter((line) => line.includes(`BODY-${run}`))).toEqual([]);

@@ -65,6 +65,16 @@ describe('loadConfig', () => {
     expect(allowed.production).toBe(true);
   });
 
+  it('runs several ingress workers only for the ingress role alone, on the real services', () => {
+    expect(loadConfig({ ...valid, HOOKGATE_ROLE: 'ingress', INGRESS_WORKERS: '4' }).ingress.workers).toBe(4);
+    expect(loadConfig(valid).ingress.workers).toBe(1);
+    expect(() => loadConfig({ ...valid, INGRESS_WORKERS: '2' })).toThrow(/INGRESS_WORKERS: several ingress workers need HOOKGATE_ROLE=ingress/);
+    expect(() => loadConfig({ HOOKGATE_ROLE: 'ingress', KAFKA_BROKERS: valid.KAFKA_BROKERS, INGRESS_WORKERS: '2' })).toThrow(
+      /INGRESS_WORKERS: several ingress workers share the real services; set DATABASE_URL, REDIS_URL/,
+    );
+    expect(() => loadConfig({ ...valid, HOOKGATE_ROLE: 'ingress', INGRESS_WORKERS: '0' })).toThrow(/INGRESS_WORKERS/);
+  });
+
   it('refuses to start in production with a management key shorter than 32 characters', () => {
     const production = { NODE_ENV: 'production', HOOKGATE_ALLOW_EMBEDDED_IN_PRODUCTION: 'true' };
     expect(() => loadConfig({ ...production, MANAGEMENT_API_KEY: 'a-production-management-key-0123456789,only-twenty-chars-xx' })).toThrow(

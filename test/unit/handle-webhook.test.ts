@@ -47,7 +47,7 @@ function setup(
   const handle = createWebhookHandler({
     integrations: directory,
     producer,
-    rateLimiter: { consumeRateLimit: options.rateLimit ?? (async () => ({ allowed: true, retryAfterMs: 0 })) },
+    rateLimiter: { consume: options.rateLimit ?? (async () => ({ allowed: true, retryAfterMs: 0 })) },
     metrics: createMetrics({ defaultMetrics: false }),
     log: silentLogger,
     maxBodyBytes: 1024,

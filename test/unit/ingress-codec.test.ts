@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { IngressRecord } from '../../src/ports/event-log.js';
-import { decodeIngressMessage, encodeIngressRecord } from '../../src/ports/ingress-codec.js';
+import { decodeIngressMessage, encodeIngressRecord, META_HEADER } from '../../src/ports/ingress-codec.js';
 
 const record: IngressRecord = {
   eventId: 'e53f66d2-53fe-526f-9799-188fb78a706f',
@@ -41,12 +41,46 @@ describe('ingress wire format', () => {
     expect(decodeIngressMessage(wire.value, wire.headers)).toEqual({ ok: true, record: bare });
   });
 
+  it('puts everything but the body in one header', () => {
+    expect(Object.keys(encodeIngressRecord(record).headers)).toEqual([META_HEADER]);
+  });
+
   it('refuses messages it cannot trust, saying why', () => {
     const wire = encodeIngressRecord(record);
+    const fields = JSON.parse(wire.headers[META_HEADER]!) as unknown[];
+    const withField = (index: number, value: unknown) => ({ [META_HEADER]: JSON.stringify(fields.map((field, at) => (at === index ? value : field))) });
     expect(decodeIngressMessage(null, wire.headers)).toMatchObject({ ok: false, reason: 'message has no value' });
-    expect(decodeIngressMessage(wire.value, {})).toMatchObject({ ok: false });
-    expect(decodeIngressMessage(wire.value, { ...wire.headers, 'hookgate-event-id': 'x' })).toMatchObject({ ok: false });
-    expect(decodeIngressMessage(wire.value, { ...wire.headers, 'hookgate-headers': '[' })).toMatchObject({ ok: false, reason: 'malformed headers' });
-    expect(decodeIngressMessage(wire.value, { ...wire.headers, 'hookgate-received-at': 'yesterday' })).toMatchObject({ ok: false });
+    expect(decodeIngressMessage(wire.value, {})).toMatchObject({ ok: false, reason: 'unknown format null' });
+    expect(decodeIngressMessage(wire.value, { [META_HEADER]: '[2, "x"' })).toMatchObject({ ok: false, reason: 'malformed metadata header' });
+    expect(decodeIngressMessage(wire.value, { [META_HEADER]: '{"v":2}' })).toMatchObject({ ok: false, reason: 'unknown format null' });
+    expect(decodeIngressMessage(wire.value, withField(0, 3))).toMatchObject({ ok: false, reason: 'unknown format 3' });
+    expect(decodeIngressMessage(wire.value, withField(1, 'x'))).toMatchObject({ ok: false, reason: 'missing or malformed event id' });
+    expect(decodeIngressMessage(wire.value, withField(2, null))).toMatchObject({ ok: false, reason: 'missing or malformed integration id' });
+    expect(decodeIngressMessage(wire.value, withField(4, ''))).toMatchObject({ ok: false, reason: 'missing provider or event key' });
+    expect(decodeIngressMessage(wire.value, withField(5, 'yesterday'))).toMatchObject({ ok: false, reason: 'malformed received-at' });
+    expect(decodeIngressMessage(wire.value, withField(5, 1e300))).toMatchObject({ ok: false, reason: 'malformed received-at' });
+    expect(decodeIngressMessage(wire.value, withField(5, 1.5))).toMatchObject({ ok: false, reason: 'malformed received-at' });
+    expect(decodeIngressMessage(wire.value, withField(6, 42))).toMatchObject({ ok: false });
+    expect(decodeIngressMessage(wire.value, withField(9, ['a']))).toMatchObject({ ok: false, reason: 'malformed headers' });
+    expect(decodeIngressMessage(wire.value, withField(9, { a: 1 }))).toMatchObject({ ok: false, reason: 'malformed headers' });
+    expect(decodeIngressMessage(wire.value, { [META_HEADER]: JSON.stringify(fields.slice(0, 9)) })).toMatchObject({ ok: false });
+  });
+
+  it('still reads format 1 (one header per field), so a topic written before the upgrade drains', () => {
+    const v1 = {
+      'hookgate-format': '1',
+      'hookgate-event-id': record.eventId,
+      'hookgate-integration-id': record.integrationId,
+      'hookgate-provider': record.provider,
+      'hookgate-event-key': record.eventKey,
+      'hookgate-received-at': record.receivedAt.toISOString(),
+      'hookgate-headers': JSON.stringify(record.headers),
+      'hookgate-event-type': record.eventType!,
+      'hookgate-source-ip': record.sourceIp!,
+    };
+    const asBuffers = Object.fromEntries(Object.entries(v1).map(([name, value]) => [name, Buffer.from(value)]));
+    expect(decodeIngressMessage(record.rawBody, asBuffers)).toEqual({ ok: true, record });
+    expect(decodeIngressMessage(record.rawBody, { ...v1, 'hookgate-headers': '[' })).toMatchObject({ ok: false, reason: 'malformed headers' });
+    expect(decodeIngressMessage(record.rawBody, { ...v1, 'hookgate-received-at': 'yesterday' })).toMatchObject({ ok: false });
   });
 });

@@ -35,7 +35,7 @@ function setup(scheme: SchemeName, options: { secret?: string; settings?: Integr
   const handle = createWebhookHandler({
     integrations: { find: async () => integration, changed: async () => {}, listen: async () => async () => {} },
     producer: { start: async () => {}, stop: async () => {}, healthy: async () => true, publish: async (record) => void published.push(record) },
-    rateLimiter: { consumeRateLimit: async () => ({ allowed: true, retryAfterMs: 0 }) },
+    rateLimiter: { consume: async () => ({ allowed: true, retryAfterMs: 0 }) },
     metrics: createMetrics({ defaultMetrics: false }),
     log: silentLogger,
     maxBodyBytes: 4096,
