@@ -49,6 +49,11 @@ describeWithServices('INGRESS_WORKERS: several ingress processes on one port', [
     primary = await whenReady(await spawnHookgate({ ...env, HOOKGATE_ROLE: 'ingress', INGRESS_WORKERS: '2', METRICS_PORT: String(metricsPort) }, { name: 'ingress-workers' }));
     ingressUrl = (await primary.ready).ingress!;
     await eventually(async () => ((await started()) === 2 ? true : undefined), 30_000, 200);
+    // Both workers listening, as the primary sees them.
+    await eventually(async () => {
+      const live = await fetch(metricsUrl.replace('/metrics', '/api/v1/health/live')).catch(() => undefined);
+      return live && ((await live.json()) as { listening: number }).listening === 2 ? true : undefined;
+    }, 30_000, 200);
   });
 
   afterAll(async () => {
@@ -59,8 +64,8 @@ describeWithServices('INGRESS_WORKERS: several ingress processes on one port', [
   });
 
   it('accepts on one port from both workers, and serves their metrics summed', async () => {
-    expect(await workerPids()).toHaveLength(2);
-    expect(await send(40)).toEqual(Array(40).fill(202));
+    expect(await workerPids(), `children of the primary (log: ${primary.logFile})`).toHaveLength(2);
+    expect(await send(40), `answers (log: ${primary.logFile})`).toEqual(Array(40).fill(202));
     expect(await accepted()).toBe(40);
     const live = await fetch(metricsUrl.replace('/metrics', '/api/v1/health/live'));
     expect(live.status).toBe(200);
