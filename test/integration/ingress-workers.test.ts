@@ -21,9 +21,14 @@ describeWithServices('INGRESS_WORKERS: several ingress processes on one port', [
   let metricsUrl = '';
   const secret = `acme-secret-${crypto.randomUUID()}`;
 
+  // The primary's children that run Hookgate: tsx may have an esbuild service child of its own.
   const workerPids = async () => {
-    const { stdout } = await run('ps', ['--ppid', String(primary.pid), '-o', 'pid=']).catch(() => ({ stdout: '' }));
-    return stdout.split('\n').map((line) => Number(line.trim())).filter((pid) => pid > 0);
+    const { stdout } = await run('ps', ['--ppid', String(primary.pid), '-o', 'pid=,args=']).catch(() => ({ stdout: '' }));
+    return stdout
+      .split('\n')
+      .map((line) => line.trim().split(/\s+/))
+      .filter(([, ...args]) => args.some((arg) => arg.endsWith('main.ts') || arg.endsWith('main.js')))
+      .map(([pid]) => Number(pid));
   };
   const started = async () => (await primary.logLines()).filter((line) => line.msg === 'hookgate started').length;
   const send = async (count: number) =>
@@ -84,7 +89,7 @@ describeWithServices('INGRESS_WORKERS: several ingress processes on one port', [
     expect(now).toHaveLength(2);
     expect(now).not.toContain(victim);
     expect(await send(20)).toEqual(Array(20).fill(202));
-  });
+  }, 60_000);
 
   it('stops every worker and exits 0 on SIGTERM', async () => {
     const pids = await workerPids();
