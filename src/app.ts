@@ -1,5 +1,3 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { openBackends } from './backends.js';
 import type { Config } from './config.js';
 import { DEMO_PROVIDER, devManagementKey, ensureDemoIntegration, welcomeBanner } from './first-run.js';
@@ -13,6 +11,7 @@ import { createRetentionJob } from './consumers/retention.js';
 import { createSsrfGuard } from './consumers/ssrf-guard.js';
 import { createStatusPublisher } from './consumers/status-events.js';
 import { createManagementServer } from './graph/server.js';
+import { closeServer, listen } from './http.js';
 import { createLeasedRateLimiter } from './ingress/leased-rate-limiter.js';
 import { createWebhookHandler } from './ingress/handle-webhook.js';
 import { createHandshakeRecorder } from './ingress/handshake-audit.js';
@@ -41,30 +40,6 @@ export interface RunningApp {
   stop(): Promise<void>;
 }
 
-function listen(server: Server, port: number, host: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      const address = server.address() as AddressInfo;
-      const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-      resolve(`http://${shownHost}:${address.port}`);
-    });
-  });
-}
-
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    // Stop accepting; in-flight requests finish; idle keep-alive sockets close now, and so does
-    // each socket whose request finishes later (it would otherwise idle for the keep-alive timeout).
-    const sweep = setInterval(() => server.closeIdleConnections(), 100);
-    server.close(() => {
-      clearInterval(sweep);
-      resolve();
-    });
-    server.closeIdleConnections();
-  });
-}
 
 /** Assembles the roles chosen in `config.roles` (DESIGN.md §5). Plain wiring, no logic. */
 export interface StartOptions {

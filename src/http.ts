@@ -1,4 +1,5 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { BodyReadResult } from './ingress/handle-webhook.js';
 import type { ErrorCode } from './ingress/errors.js';
 import { errorEnvelope } from './ingress/errors.js';
@@ -177,4 +178,30 @@ export async function sendErrorAndClose(
   res.write(text);
   await discardRest(req, limits);
   res.end();
+}
+
+/** Listens; resolves with the URL it listens at, rejects when the port cannot be had. */
+export function listen(server: Server, port: number, host: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      const address = server.address() as AddressInfo;
+      const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+      resolve(`http://${shownHost}:${address.port}`);
+    });
+  });
+}
+
+export function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    // Stop accepting; in-flight requests finish; idle keep-alive sockets close now, and so does
+    // each socket whose request finishes later (it would otherwise idle for the keep-alive timeout).
+    const sweep = setInterval(() => server.closeIdleConnections(), 100);
+    server.close(() => {
+      clearInterval(sweep);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
 }

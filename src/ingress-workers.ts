@@ -1,12 +1,12 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Server } from 'node:http';
-import { AggregatorRegistry } from 'prom-client';
+import { AggregatorRegistry, type PrometheusContentType } from 'prom-client';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import { startMetricsListener } from './observability/metrics-listener.js';
 import { metricsRoute, type Route } from './observability/routes.js';
-import { sendJson } from './http.js';
+import { closeServer, listen, sendJson } from './http.js';
 
 /**
  * `INGRESS_WORKERS=N`: N ingress processes on one port (node:cluster hands each new connection to
@@ -45,8 +45,8 @@ export async function runIngressPrimary(config: Config, log: Logger): Promise<vo
   let failedStarts = 0;
   let killed = false;
   const restartTimers = new Set<NodeJS.Timeout>();
-  const aggregator = new AggregatorRegistry();
-  const metrics = { registry: aggregator, render: () => aggregator.clusterMetrics() } as unknown as Pick<Metrics, 'render' | 'registry'>;
+  const aggregator = new AggregatorRegistry<PrometheusContentType>();
+  const metrics: Pick<Metrics, 'render' | 'registry'> = { registry: aggregator, render: () => aggregator.clusterMetrics() };
   const workers: Worker[] = [];
   const listeningWorkers = new WeakSet<Worker>();
   // Alive while at least one worker listens: what an orchestrator's probe on METRICS_PORT needs to know.
@@ -57,10 +57,7 @@ export async function runIngressPrimary(config: Config, log: Logger): Promise<vo
     return true;
   };
   const listener: Server = startMetricsListener([health, metricsRoute({ metrics, token: config.metrics.token, production: config.production })], log);
-  await new Promise<void>((resolve, reject) => {
-    listener.once('error', reject);
-    listener.listen(config.metrics.port, config.host, () => resolve());
-  });
+  const metricsUrl = await listen(listener, config.metrics.port, config.host);
 
   const fork = (index: number): Worker => {
     const worker = cluster.fork({ HOOKGATE_INGRESS_WORKER: String(index) });
@@ -94,7 +91,7 @@ export async function runIngressPrimary(config: Config, log: Logger): Promise<vo
     return worker;
   };
   for (let index = 0; index < config.ingress.workers; index++) workers.push(fork(index));
-  log.info({ workers: workers.length, port: config.ingress.port, metricsPort: config.metrics.port }, 'ingress workers started');
+  log.info({ workers: workers.length, port: config.ingress.port, metrics: metricsUrl }, 'ingress workers started');
 
   async function stop(signal: NodeJS.Signals, exitCode = 0): Promise<void> {
     if (stopping) return;
@@ -120,7 +117,7 @@ export async function runIngressPrimary(config: Config, log: Logger): Promise<vo
     }, STOP_BOUND_MS);
     await Promise.all(exited);
     clearTimeout(bound);
-    listener.close();
+    await closeServer(listener);
     process.exit(exitCode !== 0 ? exitCode : killed || failed ? 1 : 0);
   }
   process.on('SIGTERM', () => void stop('SIGTERM'));

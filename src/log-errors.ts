@@ -20,7 +20,8 @@ const OPERATION = /^\s*(?:with\s+[\s\S]*?\)\s*)?(select|insert\s+into|update|del
 
 type ErrorLike = Record<string, unknown>;
 
-function causes(error: unknown): ErrorLike[] {
+/** An error and what it wraps (`cause`, or a driver's `originalError`), outermost first, at most six. */
+export function causes(error: unknown): ErrorLike[] {
   const chain: ErrorLike[] = [];
   let current: unknown = error;
   while (current && typeof current === 'object' && chain.length < 6 && !chain.includes(current as ErrorLike)) {

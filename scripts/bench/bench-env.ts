@@ -46,6 +46,28 @@ export function loadSettings(source: NodeJS.ProcessEnv = process.env): LoadSetti
   };
 }
 
+const ingressVariantSchema = z.object({
+  // Extra node flags for the Hookgate process only (e.g. V8 heap sizes), to try them.
+  BENCH_NODE_FLAGS: z.string().optional(),
+  // INGRESS_WORKERS for the measured ingress (the server CPU row then shows the primary only).
+  BENCH_INGRESS_WORKERS: z.coerce.number().int().min(1).max(64).optional(),
+});
+
+export interface IngressVariant {
+  nodeFlags: string[];
+  workers: number | undefined;
+}
+
+/** The ingress bench's optional settings to try against the same baseline. */
+export function ingressVariant(source: NodeJS.ProcessEnv = process.env): IngressVariant {
+  const parsed = ingressVariantSchema.safeParse(defined(source));
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new BenchError(`invalid bench settings: ${problems.join('; ')}`);
+  }
+  return { nodeFlags: (parsed.data.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), workers: parsed.data.BENCH_INGRESS_WORKERS };
+}
+
 /** KAFKA_BROKERS, REDIS_URL and a Postgres URL (TEST_DATABASE_URL, else DATABASE_URL) must be set. */
 export function requireServices(source: NodeJS.ProcessEnv = process.env): ServiceUrls {
   const env = defined(source);

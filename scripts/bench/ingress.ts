@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { drizzle } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import { integrations } from '../../src/db/schema.js';
-import { baseChildEnv, installBenchKeyring, loadSettings, requireServices, type ServiceUrls } from './bench-env.js';
+import { baseChildEnv, ingressVariant, installBenchKeyring, loadSettings, requireServices, type ServiceUrls } from './bench-env.js';
 import { createBenchDatabase, postgresVersion } from './bench-database.js';
 import { BenchError } from './errors.js';
 import { describeCommit, newRunId, progress, readCpuProfile, ROOT } from './bench-run.js';
@@ -74,6 +74,7 @@ async function describeMachine(services: ServiceUrls): Promise<MachineInfo> {
 export async function runIngressBench(): Promise<void> {
   const services = requireServices();
   const load = loadSettings();
+  const variant = ingressVariant();
   const runId = newRunId();
   const resultsDir = join(ROOT, 'bench-results', runId);
   const topics = [`hookgate.bench.${runId}`, `hookgate.bench.${runId}.dlq`];
@@ -134,8 +135,7 @@ export async function runIngressBench(): Promise<void> {
     const hookgateServer = started(
       startServerProcess({
         name: 'hookgate',
-        // BENCH_NODE_FLAGS: extra node flags for the Hookgate process only (e.g. V8 heap sizes), to try them.
-        args: ['--cpu-prof', `--cpu-prof-dir=${resultsDir}`, ...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), 'dist/main.js'],
+        args: ['--cpu-prof', `--cpu-prof-dir=${resultsDir}`, ...variant.nodeFlags, 'dist/main.js'],
         env: {
           ...childEnv,
           NODE_ENV: 'production',
@@ -150,8 +150,7 @@ export async function runIngressBench(): Promise<void> {
           KAFKA_TOPIC: topics[0]!,
           KAFKA_DLQ_TOPIC: topics[1]!,
           KAFKA_TOPIC_PARTITIONS: '6',
-          // BENCH_INGRESS_WORKERS=N tries INGRESS_WORKERS (the server CPU row then shows the primary only).
-          ...(process.env.BENCH_INGRESS_WORKERS ? { INGRESS_WORKERS: process.env.BENCH_INGRESS_WORKERS, METRICS_PORT: '0' } : {}),
+          ...(variant.workers ? { INGRESS_WORKERS: String(variant.workers), METRICS_PORT: '0' } : {}),
           MANAGEMENT_API_KEY: randomBytes(16).toString('hex'),
         },
         cwd: ROOT,
@@ -177,8 +176,8 @@ export async function runIngressBench(): Promise<void> {
       load.connections !== defaults.connections ? `BENCH_CONNECTIONS=${load.connections} ` : '',
       load.warmupSeconds !== defaults.warmupSeconds ? `BENCH_WARMUP_S=${load.warmupSeconds} ` : '',
       load.durationSeconds !== defaults.durationSeconds ? `BENCH_DURATION_S=${load.durationSeconds} ` : '',
-      process.env.BENCH_NODE_FLAGS ? `BENCH_NODE_FLAGS='${process.env.BENCH_NODE_FLAGS}' ` : '',
-      process.env.BENCH_INGRESS_WORKERS ? `BENCH_INGRESS_WORKERS=${process.env.BENCH_INGRESS_WORKERS} ` : '',
+      variant.nodeFlags.length > 0 ? `BENCH_NODE_FLAGS='${variant.nodeFlags.join(' ')}' ` : '',
+      variant.workers ? `BENCH_INGRESS_WORKERS=${variant.workers} ` : '',
     ].join('');
     const report: IngressReport = {
       bench: 'ingress',

@@ -69,13 +69,6 @@ function reject(code: ErrorCode, message: string, retryAfterSeconds?: number): W
     : { kind: 'rejected', code, message, retryAfterSeconds };
 }
 
-/**
- * The headers stored with an event. Beyond the built-in list, the header the integration
- * authenticates with is dropped whatever its name (`x-globex-key` holds a token though no word
- * says so), and so is any header whose value carries one of the integration's secrets.
- */
-const EMPTY: ReadonlySet<string> = new Set();
-
 /** Header names seen before, and whether they are stored (a bounded memo: names are the sender's to choose). */
 const unstoredNames = new Map<string, boolean>();
 function isUnstoredName(name: string): boolean {
@@ -87,15 +80,21 @@ function isUnstoredName(name: string): boolean {
   return unstored;
 }
 
+/**
+ * The headers stored with an event. Beyond the built-in list, the header the integration
+ * authenticates with is dropped whatever its name (`x-globex-key` holds a token though no word
+ * says so), and so is any header whose value carries one of the integration's secrets.
+ */
 export function storedHeaders(
   headers: RequestHeaders,
   credentials: { headers?: readonly string[]; secrets?: readonly string[] } = {},
 ): Record<string, string> {
-  const authHeaders = credentials.headers?.length ? new Set(credentials.headers.map((name) => name.toLowerCase())) : EMPTY;
+  // One or two names: a list, not a set built per request.
+  const authHeaders = (credentials.headers ?? []).map((name) => name.toLowerCase());
   const secrets = (credentials.secrets ?? []).filter((secret) => secret.length > 0);
   const kept: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || isUnstoredName(name) || authHeaders.has(name.toLowerCase())) continue;
+    if (value === undefined || isUnstoredName(name) || (authHeaders.length > 0 && authHeaders.includes(name.toLowerCase()))) continue;
     if (secrets.some((secret) => value.includes(secret))) continue;
     kept[name] = value;
   }

@@ -1,3 +1,5 @@
+import { causes } from '../log-errors.js';
+
 /**
  * Keeps a broker restart from leaving stale members in a consumer group.
  *
@@ -43,13 +45,7 @@ export interface MembershipEvents {
   onStaleMemberLeft?(memberId: string): void;
 }
 
-function gaveUp(error: unknown): boolean {
-  for (let current = error as { name?: string; cause?: unknown } | undefined, depth = 0; current && depth < 5; depth++) {
-    if (current.name === LOOKUP_GAVE_UP) return true;
-    current = current.cause as typeof current;
-  }
-  return false;
-}
+const gaveUp = (error: unknown) => causes(error).some((cause) => cause.name === LOOKUP_GAVE_UP);
 
 /**
  * Wraps one cluster: its coordinator lookups retry while `keepTrying()`, and the coordinator it

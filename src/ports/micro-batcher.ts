@@ -48,11 +48,10 @@ export interface MicroBatcher<T> {
 
 export function createMicroBatcher<T>(options: MicroBatcherOptions<T>): MicroBatcher<T> {
   const queue: Entry<T>[] = [];
-  let inFlight = 0;
   let sending: Promise<void> | undefined;
   let lingerTimer: NodeJS.Timeout | undefined;
 
-  // The items of the send in flight, for the deadline sweep.
+  // The items of the send in flight (for the deadline sweep and the backlog count).
   let flying: Entry<T>[] = [];
   // One timer checks every deadline (a timer per item was a measurable share of the ingress's
   // work at thousands of webhooks per second); a deadline is met within `sweepMs`.
@@ -106,7 +105,6 @@ export function createMicroBatcher<T>(options: MicroBatcherOptions<T>): MicroBat
       if (queue.length > 0) schedule();
       return;
     }
-    inFlight = batch.length;
     flying = batch;
     sending = options
       .send(batch.map((entry) => entry.item))
@@ -119,7 +117,6 @@ export function createMicroBatcher<T>(options: MicroBatcherOptions<T>): MicroBat
       )
       .finally(() => {
         sending = undefined;
-        inFlight = 0;
         flying = [];
         // What queued during the send has waited long enough: send it now.
         if (queue.length > 0) flush();
@@ -134,7 +131,7 @@ export function createMicroBatcher<T>(options: MicroBatcherOptions<T>): MicroBat
 
   return {
     push(item) {
-      if (queue.length + inFlight >= options.maxPending) return Promise.reject(new BacklogFullError(options.maxPending));
+      if (queue.length + flying.length >= options.maxPending) return Promise.reject(new BacklogFullError(options.maxPending));
       return new Promise<void>((resolve, reject) => {
         const entry: Entry<T> = {
           item,
@@ -155,7 +152,7 @@ export function createMicroBatcher<T>(options: MicroBatcherOptions<T>): MicroBat
       }
     },
     get pending() {
-      return queue.length + inFlight;
+      return queue.length + flying.length;
     },
   };
 }

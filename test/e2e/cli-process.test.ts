@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../helpers/processes.js';
+import { freePort, untilStarted } from '../helpers/processes.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = join(REPO_ROOT, 'bin', 'hookgate.mjs');
@@ -40,17 +40,7 @@ describe('one process owns the embedded data folder', () => {
     env = { NODE_ENV: 'development', LOG_LEVEL: 'info', HOOKGATE_DATA_DIR: dataDir, INGRESS_PORT: String(await freePort()), MANAGEMENT_PORT: String(await freePort()) };
     gateway = spawn(process.execPath, [BIN, 'start'], { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
     exited = new Promise((resolve) => gateway.once('exit', resolve));
-    await new Promise<void>((resolve, reject) => {
-      let log = '';
-      const timer = setTimeout(() => reject(new Error(`gateway not ready: ${log.slice(-2000)}`)), 170_000);
-      gateway.stdout!.on('data', (chunk: Buffer) => {
-        log += chunk.toString();
-        if (log.includes('"msg":"hookgate started"')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-    });
+    await untilStarted(gateway, 170_000);
   }, 180_000);
 
   afterAll(async () => {

@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildSchema, parse, validate, type OperationDefinitionNode } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../helpers/processes.js';
+import { freePort, untilStarted } from '../helpers/processes.js';
 
 /**
  * The README's examples, run as written against a gateway started the way the README starts it
@@ -86,17 +86,7 @@ describe('the README', () => {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     exited = new Promise((resolve) => gateway.once('exit', resolve));
-    await new Promise<void>((resolve, reject) => {
-      let log = '';
-      const timer = setTimeout(() => reject(new Error(`gateway not ready: ${log.slice(-2000)}`)), 170_000);
-      gateway.stdout!.on('data', (chunk: Buffer) => {
-        log += chunk.toString();
-        if (log.includes('"msg":"hookgate started"')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-    });
+    await untilStarted(gateway, 170_000);
   }, 180_000);
 
   afterAll(async () => {

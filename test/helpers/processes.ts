@@ -49,3 +49,21 @@ export async function startPrivateRedis(port?: number): Promise<{ port: number; 
       }),
   };
 }
+
+/**
+ * Resolves once `child` has logged Hookgate's "hookgate started" line on stdout; rejects after
+ * `timeoutMs` with the end of what it logged.
+ */
+export function untilStarted(child: ChildProcess, timeoutMs: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let log = '';
+    const timer = setTimeout(() => reject(new Error(`gateway not ready: ${log.slice(-2000)}`)), timeoutMs);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      log += chunk.toString();
+      if (log.includes('"msg":"hookgate started"')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+}

@@ -1,6 +1,7 @@
 import { ERROR_FIELDS, gql } from '../api.js';
 import { h, outcome, pretty, replace, time, whoAndWhy } from '../dom.js';
 import type { Screen } from '../main.js';
+import type { EventRow } from './events.js';
 
 interface Attempt {
   attemptNumber: number;
@@ -22,13 +23,7 @@ interface Delivery {
   destination: { id: string; url: string };
   attempts: Attempt[];
 }
-interface EventDetail {
-  id: string;
-  provider: string;
-  eventType: string | null;
-  eventKey: string;
-  status: string;
-  receivedAt: string;
+interface EventDetail extends EventRow {
   persistedAt: string;
   sourceIp: string | null;
   headers: unknown;

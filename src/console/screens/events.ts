@@ -2,7 +2,7 @@ import { ERROR_FIELDS, gql } from '../api.js';
 import { field, h, outcome, replace, time, whoAndWhy } from '../dom.js';
 import type { Screen } from '../main.js';
 
-interface EventRow {
+export interface EventRow {
   id: string;
   provider: string;
   eventType: string | null;
