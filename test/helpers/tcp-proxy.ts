@@ -4,14 +4,17 @@ import type { AddressInfo } from 'node:net';
 /**
  * A TCP proxy in front of a shared service, so a test can cut its connections without touching
  * the service itself (the shared Postgres is never stopped). While cut, new connections are
- * accepted and closed at once, as a failed server or a broken network would.
+ * accepted and reset at once, as a refused connection would be. A reset, not a plain close: a
+ * close races the client's first bytes (a reset when they arrived first, a clean close when not),
+ * and postgres.js quietly reconnects after a clean close during its handshake, so one test run
+ * would see a failing query and the next a query that waits for the cut to end.
  */
 export async function startTcpProxy(target: { host: string; port: number }) {
   const pairs = new Set<[Socket, Socket]>();
   let cut = false;
   const server = createServer((client) => {
     if (cut) {
-      client.destroy();
+      client.resetAndDestroy();
       return;
     }
     const upstream = connect(target.port, target.host);
