@@ -51,11 +51,14 @@ const ingressVariantSchema = z.object({
   BENCH_NODE_FLAGS: z.string().optional(),
   // INGRESS_WORKERS for the measured ingress (the server CPU row then shows the primary only).
   BENCH_INGRESS_WORKERS: z.coerce.number().int().min(1).max(64).optional(),
+  // INGRESS_SENDS_IN_FLIGHT for the measured ingress (produce requests out at once).
+  BENCH_SENDS_IN_FLIGHT: z.coerce.number().int().min(1).max(4).optional(),
 });
 
 export interface IngressVariant {
   nodeFlags: string[];
   workers: number | undefined;
+  sendsInFlight: number | undefined;
 }
 
 /** The ingress bench's optional settings to try against the same baseline. */
@@ -65,7 +68,7 @@ export function ingressVariant(source: NodeJS.ProcessEnv = process.env): Ingress
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
     throw new BenchError(`invalid bench settings: ${problems.join('; ')}`);
   }
-  return { nodeFlags: (parsed.data.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), workers: parsed.data.BENCH_INGRESS_WORKERS };
+  return { nodeFlags: (parsed.data.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), workers: parsed.data.BENCH_INGRESS_WORKERS, sendsInFlight: parsed.data.BENCH_SENDS_IN_FLIGHT };
 }
 
 /** KAFKA_BROKERS, REDIS_URL and a Postgres URL (TEST_DATABASE_URL, else DATABASE_URL) must be set. */

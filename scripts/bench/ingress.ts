@@ -151,6 +151,7 @@ export async function runIngressBench(): Promise<void> {
           KAFKA_DLQ_TOPIC: topics[1]!,
           KAFKA_TOPIC_PARTITIONS: '6',
           ...(variant.workers ? { INGRESS_WORKERS: String(variant.workers), METRICS_PORT: '0' } : {}),
+          ...(variant.sendsInFlight ? { INGRESS_SENDS_IN_FLIGHT: String(variant.sendsInFlight) } : {}),
           MANAGEMENT_API_KEY: randomBytes(16).toString('hex'),
         },
         cwd: ROOT,
@@ -178,6 +179,7 @@ export async function runIngressBench(): Promise<void> {
       load.durationSeconds !== defaults.durationSeconds ? `BENCH_DURATION_S=${load.durationSeconds} ` : '',
       variant.nodeFlags.length > 0 ? `BENCH_NODE_FLAGS='${variant.nodeFlags.join(' ')}' ` : '',
       variant.workers ? `BENCH_INGRESS_WORKERS=${variant.workers} ` : '',
+      variant.sendsInFlight ? `BENCH_SENDS_IN_FLIGHT=${variant.sendsInFlight} ` : '',
     ].join('');
     const report: IngressReport = {
       bench: 'ingress',

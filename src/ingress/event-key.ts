@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * Reads a value at a simple JSON path: `$.id`, `$.data.object.id`, `$.items[0].id`.
@@ -27,7 +27,7 @@ export function isValidJsonPath(path: string): boolean {
 
 /** The fallback key: two byte-identical bodies are the same event. */
 export function bodyHashKey(rawBody: Buffer): string {
-  return `sha256:${createHash('sha256').update(rawBody).digest('hex')}`;
+  return `sha256:${hash('sha256', rawBody, 'hex')}`;
 }
 
 export const MAX_EVENT_KEY_LENGTH = 256;

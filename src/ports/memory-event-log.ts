@@ -12,6 +12,7 @@ import type {
 } from './event-log.js';
 import { decodeIngressMessage, encodeIngressRecord, type WireMessage } from './ingress-codec.js';
 import { BacklogFullError, SendTimeoutError } from './micro-batcher.js';
+import { partitionForKey } from './partitioner.js';
 
 /**
  * The embedded event log (DESIGN.md §4): an in-process partitioned log. It is NOT durable —
@@ -40,38 +41,6 @@ export interface MemoryEventLog {
   deadLetters(): DeadLetter[];
   /** Uncommitted records per partition, in the shape of the Kafka lag reader's answer. */
   lag(): PartitionLag[];
-}
-
-/** Kafka's murmur2 (org.apache.kafka.common.utils.Utils.murmur2), in 32-bit signed arithmetic. */
-export function murmur2(data: Uint8Array): number {
-  const m = 0x5bd1e995;
-  const length = data.length;
-  let h = 0x9747b28c ^ length;
-  const whole = length - (length % 4);
-  for (let i = 0; i < whole; i += 4) {
-    let k = data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24);
-    k = Math.imul(k, m);
-    k ^= k >>> 24;
-    k = Math.imul(k, m);
-    h = Math.imul(h, m) ^ k;
-  }
-  // The Java original's switch falls through from 3 remaining bytes down to 1.
-  const rest = length % 4;
-  if (rest === 3) h ^= data[whole + 2]! << 16;
-  if (rest >= 2) h ^= data[whole + 1]! << 8;
-  if (rest >= 1) {
-    h ^= data[whole]!;
-    h = Math.imul(h, m);
-  }
-  h ^= h >>> 13;
-  h = Math.imul(h, m);
-  h ^= h >>> 15;
-  return h | 0;
-}
-
-/** The partition Kafka's default partitioner picks for a key, so both adapters place records alike. */
-export function partitionForKey(key: string, partitions: number): number {
-  return (murmur2(Buffer.from(key, 'utf8')) & 0x7fffffff) % partitions;
 }
 
 interface Entry {

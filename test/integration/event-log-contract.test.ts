@@ -3,11 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log.js';
 import type { EventLogBatch, LoggedRecord } from '../../src/ports/event-log.js';
 import { createKafkaClient, createKafkaConsumer, createKafkaProducer, type KafkaSettings } from '../../src/ports/kafka-event-log.js';
-import { createMemoryEventLog, murmur2, partitionForKey } from '../../src/ports/memory-event-log.js';
+import { createMemoryEventLog } from '../../src/ports/memory-event-log.js';
 import { BacklogFullError, SendTimeoutError } from '../../src/ports/micro-batcher.js';
 import { eventLogContract, ingressRecord } from '../contract/event-log.contract.js';
 import { eventually } from '../helpers/eventually.js';
-import { javaPartitionFor } from '../helpers/providers.js';
 import { describeWithServices, services } from '../helpers/services.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -43,7 +42,7 @@ describeWithServices('event log on Kafka', ['kafka'], () => {
         partitions: 3,
       };
       const kafka = createKafkaClient(settings, silentLogger);
-      const producer = createKafkaProducer(kafka, settings, { batchMax: 100, lingerMs: 2, publishTimeoutMs: 10_000, maxPending: 10_000 });
+      const producer = createKafkaProducer(kafka, settings, { batchMax: 100, lingerMs: 2, publishTimeoutMs: 10_000, maxPending: 10_000, sendsInFlight: 2 });
       const consumer = createKafkaConsumer(kafka, settings, silentLogger);
       return {
         producer,
@@ -66,15 +65,6 @@ describeWithServices('event log on Kafka', ['kafka'], () => {
 });
 
 describe('in-memory event log, beyond the contract', () => {
-  it('places keys on the partitions Kafka’s Java partitioner picks', () => {
-    expect(murmur2(Buffer.from('21'))).toBe(-973932308);
-    expect(murmur2(Buffer.from('a-little-bit-long-string'))).toBe(-985981536);
-    for (let i = 0; i < 500; i++) {
-      const key = randomBytes(i % 37).toString('hex');
-      expect(partitionForKey(key, 12)).toBe(javaPartitionFor(key, 12));
-    }
-  });
-
   it('tells a publisher to retry when no consumer commits in time, and still delivers the record later', async () => {
     const log = createMemoryEventLog({ partitions: 2, publishTimeoutMs: 100 });
     const record = ingressRecord();

@@ -1,0 +1,47 @@
+import { randomBytes } from 'node:crypto';
+import { Partitioners, type PartitionerArgs } from 'kafkajs';
+import { describe, expect, it } from 'vitest';
+import { javaCompatiblePartitioner, murmur2, partitionForKey } from '../../src/ports/partitioner.js';
+import { javaPartitionFor } from '../helpers/providers.js';
+
+const metadata = (count: number) =>
+  Array.from({ length: count }, (_, partitionId) => ({ partitionId, leader: 1, partitionErrorCode: 0, replicas: [1], isr: [1] }));
+
+const keys = [
+  ...Array.from({ length: 300 }, (_, i) => randomBytes(i % 41).toString('hex')),
+  // Multi-byte UTF-8, an unpaired surrogate (both sides encode it as U+FFFD), and a key too long for the scratch buffer.
+  'ünïcødé-kéy-日本語-🙂',
+  'half \ud800 surrogate',
+  'x'.repeat(5000),
+  '',
+];
+
+describe('Java-compatible partitioning', () => {
+  it('hashes like the Java client', () => {
+    expect(murmur2(Buffer.from('21'))).toBe(-973932308);
+    expect(murmur2(Buffer.from('a-little-bit-long-string'))).toBe(-985981536);
+  });
+
+  it('places every key where the Java partitioner (the test oracle) does', () => {
+    for (const key of keys) for (const count of [1, 3, 12]) expect(partitionForKey(key, count)).toBe(javaPartitionFor(key, count));
+  });
+
+  it('picks the partition kafkajs’s DefaultPartitioner picks, for string and Buffer keys', () => {
+    const ours = javaCompatiblePartitioner();
+    const theirs = Partitioners.DefaultPartitioner();
+    for (const key of keys) {
+      for (const count of [1, 6, 12]) {
+        for (const message of [{ key, value: null }, { key: Buffer.from(key), value: null }]) {
+          const args: PartitionerArgs = { topic: 't', partitionMetadata: metadata(count), message };
+          expect(ours(args)).toBe(theirs(args));
+        }
+      }
+    }
+  });
+
+  it('keeps an explicit partition, and refuses a record without a key', () => {
+    const ours = javaCompatiblePartitioner();
+    expect(ours({ topic: 't', partitionMetadata: metadata(6), message: { key: 'k', value: null, partition: 4 } })).toBe(4);
+    expect(() => ours({ topic: 't', partitionMetadata: metadata(6), message: { value: null } })).toThrow(/key/);
+  });
+});
