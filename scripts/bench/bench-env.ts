@@ -53,12 +53,15 @@ const ingressVariantSchema = z.object({
   BENCH_INGRESS_WORKERS: z.coerce.number().int().min(1).max(64).optional(),
   // INGRESS_SENDS_IN_FLIGHT for the measured ingress (produce requests out at once).
   BENCH_SENDS_IN_FLIGHT: z.coerce.number().int().min(1).max(4).optional(),
+  // INGRESS_BATCH_LINGER_MS for the measured ingress.
+  BENCH_BATCH_LINGER_MS: z.coerce.number().int().min(0).max(1000).optional(),
 });
 
 export interface IngressVariant {
   nodeFlags: string[];
   workers: number | undefined;
   sendsInFlight: number | undefined;
+  lingerMs: number | undefined;
 }
 
 /** The ingress bench's optional settings to try against the same baseline. */
@@ -68,7 +71,9 @@ export function ingressVariant(source: NodeJS.ProcessEnv = process.env): Ingress
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
     throw new BenchError(`invalid bench settings: ${problems.join('; ')}`);
   }
-  return { nodeFlags: (parsed.data.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), workers: parsed.data.BENCH_INGRESS_WORKERS, sendsInFlight: parsed.data.BENCH_SENDS_IN_FLIGHT };
+  return { nodeFlags: (parsed.data.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), workers: parsed.data.BENCH_INGRESS_WORKERS, sendsInFlight: parsed.data.BENCH_SENDS_IN_FLIGHT,
+    lingerMs: parsed.data.BENCH_BATCH_LINGER_MS,
+  };
 }
 
 /** KAFKA_BROKERS, REDIS_URL and a Postgres URL (TEST_DATABASE_URL, else DATABASE_URL) must be set. */

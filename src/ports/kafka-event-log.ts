@@ -3,6 +3,7 @@ import type { Logger } from '../log.js';
 import type { BatchHandler, DeadLetter, EventLogConsumer, EventLogProducer, IngressRecord, LoggedRecord, PartitionLag, UndecodableMessage } from './event-log.js';
 import { decodeIngressMessage, encodeIngressRecord } from './ingress-codec.js';
 import { javaCompatiblePartitioner } from './partitioner.js';
+import { growKafkaEncoderWithoutZeroFill } from './kafkajs-encoder.js';
 import { manageConsumerMembership } from './consumer-membership.js';
 import { createOffsetCommitter } from './offset-committer.js';
 import { BacklogFullError, createMicroBatcher, SendTimeoutError } from './micro-batcher.js';
@@ -48,6 +49,7 @@ function kafkaLogCreator(log: Logger) {
  * connection for as long as it takes keeps the member's identity, so the group resumes at once.
  */
 export function createKafkaClient(settings: KafkaSettings, log: Logger, options: { retryForever?: boolean } = {}): Kafka {
+  if (!growKafkaEncoderWithoutZeroFill()) log.info({}, "this kafkajs's encoder is not the one Hookgate patches: produce requests cost a little more CPU");
   return new Kafka({
     clientId: settings.clientId,
     brokers: settings.brokers,

@@ -30,6 +30,7 @@ export interface MicroBatcherOptions<T> {
   /** A send also ends once its items reach this many bytes (by `sizeOf`); it always takes at least one item. */
   maxBatchBytes?: number;
   sizeOf?(item: T): number;
+  /** How long the first waiting item holds its send open; 0 sends at the end of the event-loop turn. */
   lingerMs: number;
   /** Items queued or in flight beyond which new ones are refused at once (e.g. while the broker is down). */
   maxPending: number;
@@ -59,7 +60,9 @@ export function createMicroBatcher<T>(options: MicroBatcherOptions<T>): MicroBat
   const maxInFlight = options.maxInFlight ?? 1;
   // The sends in flight, each with its items (for the deadline sweep and the backlog count).
   const sending = new Map<Promise<void>, Entry<T>[]>();
-  let lingerTimer: NodeJS.Timeout | undefined;
+  // Cancels the pending linger: a timer, or with `lingerMs` 0 an immediate (the end of this
+  // event-loop turn, so whatever arrived in the same turn goes out together).
+  let cancelLinger: (() => void) | undefined;
   // One timer checks every deadline (a timer per item was a measurable share of the ingress's
   // work at thousands of webhooks per second); a deadline is met within `sweepMs`.
   const sweepMs = Math.max(1, Math.min(50, Math.floor(options.timeoutMs / 4)));
@@ -114,8 +117,8 @@ export function createMicroBatcher<T>(options: MicroBatcherOptions<T>): MicroBat
   }
 
   function flush(): void {
-    clearTimeout(lingerTimer);
-    lingerTimer = undefined;
+    cancelLinger?.();
+    cancelLinger = undefined;
     if (sending.size >= maxInFlight) return;
     // Items whose callers already got their answer (a timeout) are not sent.
     const batch = takeBatch();
@@ -145,7 +148,16 @@ export function createMicroBatcher<T>(options: MicroBatcherOptions<T>): MicroBat
   function schedule(): void {
     if (sending.size >= maxInFlight) return;
     if (queue.length >= options.maxBatch) flush();
-    else lingerTimer ??= setTimeout(flush, options.lingerMs);
+    else cancelLinger ??= linger();
+  }
+
+  function linger(): () => void {
+    if (options.lingerMs > 0) {
+      const timer = setTimeout(flush, options.lingerMs);
+      return () => clearTimeout(timer);
+    }
+    const immediate = setImmediate(flush);
+    return () => clearImmediate(immediate);
   }
 
   return {
