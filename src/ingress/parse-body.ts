@@ -1,4 +1,4 @@
-import { MAX_JSON_DEPTH, scanJson } from '../json/scan-json.js';
+import { MAX_JSON_DEPTH, mayNestDeeperThan } from '../json/scan-json.js';
 import { FORM_CONTENT_TYPE, parseFormBody } from './form-body.js';
 import type { BodyKind } from './schemes/types.js';
 
@@ -25,7 +25,7 @@ export type ParsedBody = { ok: true; payload: object } | { ok: false; message: s
  */
 export function parseWebhookBody(rawBody: Buffer, kind: BodyKind, acceptsArrays = false): ParsedBody {
   if (kind === 'form') return { ok: true, payload: parseFormBody(rawBody) };
-  if (scanJson(rawBody, MAX_JSON_DEPTH).depth > MAX_JSON_DEPTH) {
+  if (mayNestDeeperThan(rawBody, MAX_JSON_DEPTH)) {
     return { ok: false, message: `body is nested deeper than ${MAX_JSON_DEPTH} levels` };
   }
   let payload: unknown;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { jsonbCanHold, MAX_JSON_DEPTH, scanJson } from '../../src/json/scan-json.js';
+import { jsonbCanHold, mayNestDeeperThan, MAX_JSON_DEPTH, scanJson } from '../../src/json/scan-json.js';
 
 const scan = (text: string) => scanJson(Buffer.from(text));
 
@@ -15,6 +15,22 @@ describe('scanJson', () => {
     const deep = `${'['.repeat(1_000_000)}${']'.repeat(1_000_000)}`;
     expect(scan(deep).depth).toBe(1_000_000);
     expect(scanJson(Buffer.from(deep), MAX_JSON_DEPTH).depth).toBe(MAX_JSON_DEPTH + 1);
+  });
+
+  it('answers whether a body nests deeper than a limit, by counting brackets first and scanning only when there are many', () => {
+    const nested = (levels: number) => Buffer.from(`${'['.repeat(levels)}${']'.repeat(levels)}`);
+    expect(mayNestDeeperThan(nested(3), 3)).toBe(false);
+    expect(mayNestDeeperThan(nested(4), 3)).toBe(true);
+    expect(mayNestDeeperThan(Buffer.from('{"a":[{"b":1}]}'), 3)).toBe(false);
+    expect(mayNestDeeperThan(Buffer.from('{"a":[{"b":{}}]}'), 3)).toBe(true);
+    // Many brackets, shallow (siblings, or inside strings): the scan decides, and says no.
+    expect(mayNestDeeperThan(Buffer.from(JSON.stringify({ list: Array.from({ length: 500 }, () => ({})), text: '[[[[{{{{'.repeat(50) })), 3)).toBe(false);
+    expect(mayNestDeeperThan(nested(1_000_000), MAX_JSON_DEPTH)).toBe(true);
+    for (let i = 0; i < 200; i++) {
+      const levels = Math.floor(Math.random() * 12);
+      const body = Buffer.from(`${'{"k":['.repeat(levels)}"ü[{"${']}'.repeat(levels)}`);
+      expect(mayNestDeeperThan(body, 10)).toBe(scanJson(body).depth > 10);
+    }
   });
 
   it('finds escaped NULs and lone surrogates, and not their look-alikes', () => {
