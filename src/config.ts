@@ -99,7 +99,6 @@ const envSchema = z.object({
   INGRESS_BATCH_MAX: positiveInt(500),
   INGRESS_BATCH_LINGER_MS: z.coerce.number().int().min(0).max(1000).default(2),
   INGRESS_MAX_PENDING: positiveInt(20_000),
-  INGRESS_SENDS_IN_FLIGHT: z.coerce.number().int().min(1).max(4).default(1),
   INGRESS_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
   RATE_LIMIT_PER_MINUTE: positiveInt(6_000),
   DELIVERY_TIMEOUT_MS: positiveInt(15_000),
@@ -155,7 +154,6 @@ function toConfig(env: z.infer<typeof envSchema>) {
         batchMax: env.INGRESS_BATCH_MAX,
         lingerMs: env.INGRESS_BATCH_LINGER_MS,
         maxPending: env.INGRESS_MAX_PENDING,
-        sendsInFlight: env.INGRESS_SENDS_IN_FLIGHT,
       },
     },
     management: {

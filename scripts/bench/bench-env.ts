@@ -51,8 +51,6 @@ const ingressVariantSchema = z.object({
   BENCH_NODE_FLAGS: z.string().optional(),
   // INGRESS_WORKERS for the measured ingress (the server CPU row then shows the primary only).
   BENCH_INGRESS_WORKERS: z.coerce.number().int().min(1).max(64).optional(),
-  // INGRESS_SENDS_IN_FLIGHT for the measured ingress (produce requests out at once).
-  BENCH_SENDS_IN_FLIGHT: z.coerce.number().int().min(1).max(4).optional(),
   // INGRESS_BATCH_LINGER_MS for the measured ingress.
   BENCH_BATCH_LINGER_MS: z.coerce.number().int().min(0).max(1000).optional(),
 });
@@ -60,7 +58,6 @@ const ingressVariantSchema = z.object({
 export interface IngressVariant {
   nodeFlags: string[];
   workers: number | undefined;
-  sendsInFlight: number | undefined;
   lingerMs: number | undefined;
 }
 
@@ -71,7 +68,9 @@ export function ingressVariant(source: NodeJS.ProcessEnv = process.env): Ingress
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
     throw new BenchError(`invalid bench settings: ${problems.join('; ')}`);
   }
-  return { nodeFlags: (parsed.data.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), workers: parsed.data.BENCH_INGRESS_WORKERS, sendsInFlight: parsed.data.BENCH_SENDS_IN_FLIGHT,
+  return {
+    nodeFlags: (parsed.data.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean),
+    workers: parsed.data.BENCH_INGRESS_WORKERS,
     lingerMs: parsed.data.BENCH_BATCH_LINGER_MS,
   };
 }

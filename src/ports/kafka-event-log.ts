@@ -119,8 +119,6 @@ export interface ProducerSettings {
   publishTimeoutMs: number;
   /** Messages waiting beyond which new ones are refused at once (broker down or slow). */
   maxPending: number;
-  /** Produce requests out at once (see `createMicroBatcher` for what two do to order). */
-  sendsInFlight: number;
 }
 
 export function createKafkaProducer(
@@ -139,7 +137,7 @@ export function createKafkaProducer(
   // key's partition; ours picks what kafkajs's DefaultPartitioner does, at a fraction of its cost.
   const producer: Producer = kafka.producer({
     idempotent: false,
-    maxInFlightRequests: producerSettings.sendsInFlight,
+    maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
     createPartitioner: javaCompatiblePartitioner,
     // A send gives up after a few seconds so the next batch goes out with fresh webhooks; the
@@ -165,7 +163,6 @@ export function createKafkaProducer(
     lingerMs: producerSettings.lingerMs,
     maxPending: producerSettings.maxPending,
     timeoutMs: producerSettings.publishTimeoutMs,
-    maxInFlight: producerSettings.sendsInFlight,
   });
   const health = createKafkaHealthCheck(kafka);
 

@@ -1,14 +1,8 @@
 /**
  * Lets many concurrent callers share one send: items queue until `maxBatch` are waiting or
- * `lingerMs` has passed, then go out together. Up to `maxInFlight` sends run at once (default
- * one); when that many are out, whatever queues meanwhile goes out the moment one returns.
+ * `lingerMs` has passed, then go out together. One send is in flight at a time, so the log
+ * holds items in the order they were pushed; whatever queued meanwhile goes out the moment it returns.
  * Each caller's promise settles with its own item's fate, or at its own deadline.
- *
- * Order: items go out in the order they were pushed, and a caller hears "sent" only once its own
- * send is acknowledged. With one send in flight the acknowledged order is the push order. With
- * two, a send retried inside `send` can land after a later one, so two items pushed while neither
- * was yet acknowledged may land in either order; an item pushed after another was acknowledged
- * always lands after it (its send began later), which is the only order a caller could observe.
  */
 export class BacklogFullError extends Error {
   constructor(limit: number) {
@@ -35,8 +29,6 @@ export interface MicroBatcherOptions<T> {
   /** Items queued or in flight beyond which new ones are refused at once (e.g. while the broker is down). */
   maxPending: number;
   timeoutMs: number;
-  /** Sends running at once; 1 unless given. */
-  maxInFlight?: number;
 }
 
 interface Entry<T> {
@@ -57,12 +49,13 @@ export interface MicroBatcher<T> {
 
 export function createMicroBatcher<T>(options: MicroBatcherOptions<T>): MicroBatcher<T> {
   const queue: Entry<T>[] = [];
-  const maxInFlight = options.maxInFlight ?? 1;
-  // The sends in flight, each with its items (for the deadline sweep and the backlog count).
-  const sending = new Map<Promise<void>, Entry<T>[]>();
+  let sending: Promise<void> | undefined;
   // Cancels the pending linger: a timer, or with `lingerMs` 0 an immediate (the end of this
   // event-loop turn, so whatever arrived in the same turn goes out together).
   let cancelLinger: (() => void) | undefined;
+
+  // The items of the send in flight (for the deadline sweep and the backlog count).
+  let flying: Entry<T>[] = [];
   // One timer checks every deadline (a timer per item was a measurable share of the ingress's
   // work at thousands of webhooks per second); a deadline is met within `sweepMs`.
   const sweepMs = Math.max(1, Math.min(50, Math.floor(options.timeoutMs / 4)));
@@ -78,7 +71,7 @@ export function createMicroBatcher<T>(options: MicroBatcherOptions<T>): MicroBat
   function sweep(): void {
     sweeper = undefined;
     const now = performance.now();
-    for (const batch of sending.values()) for (const entry of batch) if (entry.deadline <= now) settle(entry, new SendTimeoutError(options.timeoutMs));
+    for (const entry of flying) if (entry.deadline <= now) settle(entry, new SendTimeoutError(options.timeoutMs));
     // Deadlines grow along the queue: the expired ones are a prefix, and leave it.
     let expired = 0;
     while (expired < queue.length && queue[expired]!.deadline <= now) settle(queue[expired++]!, new SendTimeoutError(options.timeoutMs));
@@ -87,20 +80,9 @@ export function createMicroBatcher<T>(options: MicroBatcherOptions<T>): MicroBat
   }
 
   function armSweep(): void {
-    if (sweeper || (queue.length === 0 && !someUnsettledInFlight())) return;
+    if (sweeper || (queue.length === 0 && !flying.some((entry) => !entry.settled))) return;
     sweeper = setTimeout(sweep, sweepMs);
     sweeper.unref();
-  }
-
-  function inFlight(): number {
-    let count = 0;
-    for (const batch of sending.values()) count += batch.length;
-    return count;
-  }
-
-  function someUnsettledInFlight(): boolean {
-    for (const batch of sending.values()) if (batch.some((entry) => !entry.settled)) return true;
-    return false;
   }
 
   /** Up to `maxBatch` items and `maxBatchBytes`; items whose callers already had their answer are dropped. */
@@ -119,14 +101,15 @@ export function createMicroBatcher<T>(options: MicroBatcherOptions<T>): MicroBat
   function flush(): void {
     cancelLinger?.();
     cancelLinger = undefined;
-    if (sending.size >= maxInFlight) return;
+    if (sending) return;
     // Items whose callers already got their answer (a timeout) are not sent.
     const batch = takeBatch();
     if (batch.length === 0) {
       if (queue.length > 0) schedule();
       return;
     }
-    const sent: Promise<void> = options
+    flying = batch;
+    sending = options
       .send(batch.map((entry) => entry.item))
       .then(
         () => batch.forEach((entry) => settle(entry)),
@@ -136,17 +119,15 @@ export function createMicroBatcher<T>(options: MicroBatcherOptions<T>): MicroBat
         },
       )
       .finally(() => {
-        sending.delete(sent);
-        // What queued while every send was out has waited long enough: send it now.
+        sending = undefined;
+        flying = [];
+        // What queued during the send has waited long enough: send it now.
         if (queue.length > 0) flush();
       });
-    sending.set(sent, batch);
-    // A send left free: what is still queued (more than a full batch) goes out on it.
-    if (queue.length > 0) schedule();
   }
 
   function schedule(): void {
-    if (sending.size >= maxInFlight) return;
+    if (sending) return;
     if (queue.length >= options.maxBatch) flush();
     else cancelLinger ??= linger();
   }
@@ -162,7 +143,7 @@ export function createMicroBatcher<T>(options: MicroBatcherOptions<T>): MicroBat
 
   return {
     push(item) {
-      if (queue.length + inFlight() >= options.maxPending) return Promise.reject(new BacklogFullError(options.maxPending));
+      if (queue.length + flying.length >= options.maxPending) return Promise.reject(new BacklogFullError(options.maxPending));
       return new Promise<void>((resolve, reject) => {
         const entry: Entry<T> = {
           item,
@@ -177,14 +158,13 @@ export function createMicroBatcher<T>(options: MicroBatcherOptions<T>): MicroBat
       });
     },
     async drain() {
-      while (queue.length > 0 || sending.size > 0) {
-        if (sending.size < maxInFlight && queue.length > 0) flush();
-        // Nothing went out: what was queued had all been answered already (timed out).
-        if (sending.size > 0) await Promise.race(sending.keys());
+      while (queue.length > 0 || sending) {
+        if (!sending) flush();
+        await sending;
       }
     },
     get pending() {
-      return queue.length + inFlight();
+      return queue.length + flying.length;
     },
   };
 }

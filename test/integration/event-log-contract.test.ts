@@ -42,7 +42,7 @@ describeWithServices('event log on Kafka', ['kafka'], () => {
         partitions: 3,
       };
       const kafka = createKafkaClient(settings, silentLogger);
-      const producer = createKafkaProducer(kafka, settings, { batchMax: 100, lingerMs: 2, publishTimeoutMs: 10_000, maxPending: 10_000, sendsInFlight: 2 });
+      const producer = createKafkaProducer(kafka, settings, { batchMax: 100, lingerMs: 2, publishTimeoutMs: 10_000, maxPending: 10_000 });
       const consumer = createKafkaConsumer(kafka, settings, silentLogger);
       return {
         producer,

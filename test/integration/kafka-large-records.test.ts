@@ -24,7 +24,7 @@ describeWithServices('Kafka records as large as the ingress accepts', ['kafka'],
       partitions: 1,
     };
     const kafka = createKafkaClient(settings, silentLogger);
-    const producer = createKafkaProducer(kafka, settings, { batchMax: 500, lingerMs: 5, publishTimeoutMs: 30_000, maxPending: 1_000, sendsInFlight: 1 });
+    const producer = createKafkaProducer(kafka, settings, { batchMax: 500, lingerMs: 5, publishTimeoutMs: 30_000, maxPending: 1_000 });
     const consumer = createKafkaConsumer(kafka, settings, silentLogger);
     try {
       await producer.start();

@@ -17,6 +17,21 @@ describe('micro-batcher', () => {
     expect(sent).toEqual([[1, 2, 3, 4]]);
   });
 
+  it('with linger 0, sends what was pushed in one event-loop turn together, at the end of that turn', async () => {
+    const sent: number[][] = [];
+    const batcher = createMicroBatcher<number>({
+      send: async (items) => void sent.push(items),
+      maxBatch: 100,
+      lingerMs: 0,
+      maxPending: 1000,
+      timeoutMs: 1000,
+    });
+    const first = [batcher.push(1), batcher.push(2)];
+    await Promise.all(first);
+    await batcher.push(3);
+    expect(sent).toEqual([[1, 2], [3]]);
+  });
+
   it('flushes at once when a batch is full, and sends what queued during a send right after it', async () => {
     const sent: number[][] = [];
     let release: () => void = () => {};
@@ -114,61 +129,3 @@ describe('micro-batcher byte cap', () => {
   });
 });
 
-describe('micro-batcher with two sends in flight', () => {
-  const gated = () => {
-    const sent: number[][] = [];
-    const releases: (() => void)[] = [];
-    const batcher = createMicroBatcher<number>({
-      send: (items) => {
-        sent.push(items);
-        return new Promise<void>((resolve) => releases.push(resolve));
-      },
-      maxBatch: 2,
-      lingerMs: 1,
-      maxPending: 5,
-      timeoutMs: 5_000,
-      maxInFlight: 2,
-    });
-    return { sent, releases, batcher };
-  };
-
-  it('starts a second send while the first is out, never a third, and counts both in the backlog', async () => {
-    const { sent, releases, batcher } = gated();
-    const answered: number[] = [];
-    const pushes = [1, 2, 3, 4, 5].map((n) => batcher.push(n).then(() => void answered.push(n)));
-    await tick(10);
-    expect(sent).toEqual([[1, 2], [3, 4]]);
-    expect(batcher.pending).toBe(5);
-    await expect(batcher.push(6)).rejects.toBeInstanceOf(BacklogFullError);
-    // The second send is acknowledged first: its callers hear at once, the first's still wait.
-    releases[1]!();
-    await tick();
-    expect(answered).toEqual([3, 4]);
-    // A free send takes what queued meanwhile, without waiting for the first.
-    await tick(10);
-    expect(sent).toEqual([[1, 2], [3, 4], [5]]);
-    releases[0]!();
-    releases[2]!();
-    await Promise.all(pushes);
-    expect(answered.sort()).toEqual([1, 2, 3, 4, 5]);
-    expect(batcher.pending).toBe(0);
-  });
-
-  it('drains both sends in flight and what is queued behind them', async () => {
-    const { sent, releases, batcher } = gated();
-    const pushes = [1, 2, 3, 4, 5].map((n) => batcher.push(n));
-    await tick(10);
-    let drained = false;
-    const draining = batcher.drain().then(() => (drained = true));
-    releases[0]!();
-    await tick(10);
-    expect(drained).toBe(false);
-    releases[1]!();
-    await tick(10);
-    expect(sent).toEqual([[1, 2], [3, 4], [5]]);
-    expect(drained).toBe(false);
-    releases[2]!();
-    await draining;
-    await Promise.all(pushes);
-  });
-});
