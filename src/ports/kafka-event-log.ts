@@ -48,8 +48,13 @@ function kafkaLogCreator(log: Logger) {
  * then waits a whole session timeout for the old member that will never come back. Retrying the
  * connection for as long as it takes keeps the member's identity, so the group resumes at once.
  */
+let encoderPatched: boolean | undefined;
+
 export function createKafkaClient(settings: KafkaSettings, log: Logger, options: { retryForever?: boolean } = {}): Kafka {
-  if (!growKafkaEncoderWithoutZeroFill()) log.info({}, "this kafkajs's encoder is not the one Hookgate patches: produce requests cost a little more CPU");
+  if (encoderPatched === undefined) {
+    encoderPatched = growKafkaEncoderWithoutZeroFill();
+    if (!encoderPatched) log.info({}, "this kafkajs release's encoder is not the one Hookgate patches: produce requests cost a little more CPU");
+  }
   return new Kafka({
     clientId: settings.clientId,
     brokers: settings.brokers,

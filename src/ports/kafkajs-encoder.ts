@@ -8,8 +8,9 @@ import { createRequire } from 'node:module';
  * test encodes produce requests into poisoned buffers and compares them with kafkajs's own), so
  * growing into `Buffer.allocUnsafe` gives byte-identical requests without the fill.
  *
- * This reaches into a private kafkajs module; when its shape is not the one tested against
- * (a kafkajs upgrade), nothing is patched and kafkajs runs as shipped.
+ * This reaches into a private kafkajs module, so it patches only the release it was checked
+ * against (2.2.4, which package-lock pins); any other release runs as shipped, and a unit test
+ * fails on the upgrade so the check is made again.
  */
 interface EncoderInternals {
   buf: Buffer;
@@ -25,8 +26,14 @@ interface EncoderClass {
 const require = createRequire(import.meta.url);
 let original: ((this: EncoderInternals, length: number) => void) | undefined;
 
+/** The kafkajs release whose encoder was read and tested to write every byte it advances over. */
+const CHECKED_RELEASE = '2.2.4';
+
 function loadEncoder(): EncoderClass | undefined {
   try {
+    // A later kafkajs could reserve space and fill it afterwards: only the checked release is patched.
+    const { version } = require('kafkajs/package.json') as { version?: string };
+    if (version !== CHECKED_RELEASE) return undefined;
     const Encoder = require('kafkajs/src/protocol/encoder.js') as Partial<EncoderClass> | undefined;
     if (typeof Encoder?.prototype?.ensureAvailable !== 'function' || typeof Encoder.nextPowerOfTwo !== 'function') return undefined;
     return Encoder as EncoderClass;

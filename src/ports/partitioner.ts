@@ -51,5 +51,6 @@ export const javaCompatiblePartitioner: ICustomPartitioner = () => ({ partitionM
   if (message.partition !== undefined && message.partition !== null) return message.partition;
   if (message.key === null || message.key === undefined) throw new Error('a Hookgate record always has a key');
   const count = partitionMetadata.length;
-  return typeof message.key === 'string' ? partitionForKey(message.key, count) : (murmur2(message.key) & 0x7fffffff) % count;
+  // As kafkajs: a Buffer's bytes, anything else as the text it sends on the wire (String(key)).
+  return Buffer.isBuffer(message.key) ? (murmur2(message.key) & 0x7fffffff) % count : partitionForKey(String(message.key), count);
 };

@@ -1,3 +1,4 @@
+import { stat } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { BacklogFullError, createMicroBatcher, SendTimeoutError } from '../../src/ports/micro-batcher.js';
 
@@ -17,19 +18,26 @@ describe('micro-batcher', () => {
     expect(sent).toEqual([[1, 2, 3, 4]]);
   });
 
-  it('with linger 0, sends what was pushed in one event-loop turn together, at the end of that turn', async () => {
-    const sent: number[][] = [];
+  it('with linger 0, sends what was pushed in one event-loop turn together, at the end of that turn (not on a timer)', async () => {
+    const events: string[] = [];
     const batcher = createMicroBatcher<number>({
-      send: async (items) => void sent.push(items),
+      send: async (items) => void events.push(`send ${items.join(',')}`),
       maxBatch: 100,
       lingerMs: 0,
       maxPending: 1000,
       timeoutMs: 1000,
     });
-    const first = [batcher.push(1), batcher.push(2)];
-    await Promise.all(first);
-    await batcher.push(3);
-    expect(sent).toEqual([[1, 2], [3]]);
+    // From an I/O callback, as a request handler runs: a timer queued before the pushes fires in the
+    // next turn, after the end of this one; a linger on a timer would fire after it.
+    const pushed = await new Promise<Promise<void>[]>((resolve) =>
+      stat('.', () => {
+        setTimeout(() => events.push('timer'), 0);
+        resolve([batcher.push(1), batcher.push(2)]);
+      }),
+    );
+    await Promise.all(pushed);
+    await tick(5);
+    expect(events).toEqual(['send 1,2', 'timer']);
   });
 
   it('flushes at once when a batch is full, and sends what queued during a send right after it', async () => {

@@ -17,21 +17,28 @@ const keys = [
 ];
 
 describe('Java-compatible partitioning', () => {
-  it('hashes like the Java client', () => {
-    expect(murmur2(Buffer.from('21'))).toBe(-973932308);
-    expect(murmur2(Buffer.from('a-little-bit-long-string'))).toBe(-985981536);
+  // Values computed by Kafka's Java client (org.apache.kafka.common.utils.Utils.murmur2).
+  it.each([
+    ['21', -973932308],
+    ['foobar', -790332482],
+    ['a-little-bit-long-string', -985981536],
+    ['a-little-bit-longer-string', -1486304829],
+    ['lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8', -58897971],
+    ['abc', 479470107],
+  ])('hashes %j like the Java client', (key, expected) => {
+    expect(murmur2(Buffer.from(key))).toBe(expected);
   });
 
   it('places every key where the Java partitioner (the test oracle) does', () => {
     for (const key of keys) for (const count of [1, 3, 12]) expect(partitionForKey(key, count)).toBe(javaPartitionFor(key, count));
   });
 
-  it('picks the partition kafkajs’s DefaultPartitioner picks, for string and Buffer keys', () => {
+  it('picks the partition kafkajs’s DefaultPartitioner picks, for string, Buffer and (as kafkajs hashes them) number keys', () => {
     const ours = javaCompatiblePartitioner();
     const theirs = Partitioners.DefaultPartitioner();
     for (const key of keys) {
       for (const count of [1, 6, 12]) {
-        for (const message of [{ key, value: null }, { key: Buffer.from(key), value: null }]) {
+        for (const message of [{ key, value: null }, { key: Buffer.from(key), value: null }, { key: key.length as unknown as string, value: null }]) {
           const args: PartitionerArgs = { topic: 't', partitionMetadata: metadata(count), message };
           expect(ours(args)).toBe(theirs(args));
         }
