@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { sign as signGithub } from '@octokit/webhooks-methods';
+import { Partitioners } from 'kafkajs';
 import { Webhook } from 'standardwebhooks';
 import Stripe from 'stripe';
 
@@ -54,34 +55,12 @@ export function secretFor(scheme: string): string {
   return `secret-${crypto.randomUUID()}`;
 }
 
-/** Kafka's Java client partitioner: murmur2 of the key bytes, made positive, modulo the partitions. */
-export function murmur2(data: Buffer): number {
-  const m = 0x5bd1e995;
-  const length = data.length;
-  let h = (0x9747b28c ^ length) | 0;
-  const blocks = length >>> 2;
-  for (let i = 0; i < blocks; i++) {
-    const at = i * 4;
-    let k = data[at]! | (data[at + 1]! << 8) | (data[at + 2]! << 16) | (data[at + 3]! << 24);
-    k = Math.imul(k, m);
-    k ^= k >>> 24;
-    k = Math.imul(k, m);
-    h = Math.imul(h, m) ^ k;
-  }
-  const tail = length & ~3;
-  const rest = length & 3;
-  if (rest === 3) h ^= data[tail + 2]! << 16;
-  if (rest >= 2) h ^= data[tail + 1]! << 8;
-  if (rest >= 1) {
-    h ^= data[tail]!;
-    h = Math.imul(h, m);
-  }
-  h ^= h >>> 13;
-  h = Math.imul(h, m);
-  h ^= h >>> 15;
-  return h | 0;
-}
+// kafkajs's own DefaultPartitioner, as the test oracle: an implementation independent of
+// Hookgate's (which the producer uses), that Kafka's Java test values pin (partitioner.test.ts).
+const kafkajsPartitioner = Partitioners.DefaultPartitioner();
 
+/** The partition Kafka's Java client (and kafkajs's default) picks for a key. */
 export function javaPartitionFor(key: string, partitions: number): number {
-  return (murmur2(Buffer.from(key, 'utf8')) & 0x7fffffff) % partitions;
+  const partitionMetadata = Array.from({ length: partitions }, (_, partitionId) => ({ partitionId, leader: 1, partitionErrorCode: 0, replicas: [1], isr: [1] }));
+  return kafkajsPartitioner({ topic: 'oracle', partitionMetadata, message: { key, value: null } });
 }
