@@ -33,16 +33,22 @@ function defined(source: NodeJS.ProcessEnv): Record<string, string> {
   return Object.fromEntries(Object.entries(source).filter((entry): entry is [string, string] => Boolean(entry[1])));
 }
 
-export function loadSettings(source: NodeJS.ProcessEnv = process.env): LoadSettings {
-  const parsed = loadSchema.safeParse(defined(source));
+/** The BENCH_* settings `schema` names, validated; a BenchError says which are wrong. */
+function parseSettings<Schema extends z.ZodTypeAny>(schema: Schema, source: NodeJS.ProcessEnv): z.infer<Schema> {
+  const parsed = schema.safeParse(defined(source));
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
     throw new BenchError(`invalid bench settings: ${problems.join('; ')}`);
   }
+  return parsed.data as z.infer<Schema>;
+}
+
+export function loadSettings(source: NodeJS.ProcessEnv = process.env): LoadSettings {
+  const settings = parseSettings(loadSchema, source);
   return {
-    connections: parsed.data.BENCH_CONNECTIONS,
-    warmupSeconds: parsed.data.BENCH_WARMUP_S,
-    durationSeconds: parsed.data.BENCH_DURATION_S,
+    connections: settings.BENCH_CONNECTIONS,
+    warmupSeconds: settings.BENCH_WARMUP_S,
+    durationSeconds: settings.BENCH_DURATION_S,
   };
 }
 
@@ -63,15 +69,11 @@ export interface IngressVariant {
 
 /** The ingress bench's optional settings to try against the same baseline. */
 export function ingressVariant(source: NodeJS.ProcessEnv = process.env): IngressVariant {
-  const parsed = ingressVariantSchema.safeParse(defined(source));
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
-    throw new BenchError(`invalid bench settings: ${problems.join('; ')}`);
-  }
+  const settings = parseSettings(ingressVariantSchema, source);
   return {
-    nodeFlags: (parsed.data.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean),
-    workers: parsed.data.BENCH_INGRESS_WORKERS,
-    lingerMs: parsed.data.BENCH_BATCH_LINGER_MS,
+    nodeFlags: (settings.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean),
+    workers: settings.BENCH_INGRESS_WORKERS,
+    lingerMs: settings.BENCH_BATCH_LINGER_MS,
   };
 }
 

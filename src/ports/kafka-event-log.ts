@@ -42,14 +42,15 @@ function kafkaLogCreator(log: Logger) {
     };
 }
 
+// Whether kafkajs's encoder is patched (once per process; see kafkajs-encoder.ts).
+let encoderPatched: boolean | undefined;
+
 /**
  * `retryForever`: the consumer's client. kafkajs gives up on an unreachable broker after a few
  * retries and restarts the consumer as a NEW group member; after the broker returns, the group
  * then waits a whole session timeout for the old member that will never come back. Retrying the
  * connection for as long as it takes keeps the member's identity, so the group resumes at once.
  */
-let encoderPatched: boolean | undefined;
-
 export function createKafkaClient(settings: KafkaSettings, log: Logger, options: { retryForever?: boolean } = {}): Kafka {
   if (encoderPatched === undefined) {
     encoderPatched = growKafkaEncoderWithoutZeroFill();

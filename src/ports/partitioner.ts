@@ -35,11 +35,12 @@ export function murmur2(data: Uint8Array): number {
 // Keys are event keys, a few dozen bytes: one reusable scratch buffer instead of a Buffer per record.
 const scratch = Buffer.allocUnsafe(1024);
 
+const partitionOfBytes = (bytes: Uint8Array, partitions: number) => (murmur2(bytes) & 0x7fffffff) % partitions;
+
 /** The partition Kafka's default partitioner picks for a key. */
 export function partitionForKey(key: string, partitions: number): number {
   const fits = key.length * 3 <= scratch.length;
-  const bytes = fits ? scratch.subarray(0, scratch.write(key, 'utf8')) : Buffer.from(key, 'utf8');
-  return (murmur2(bytes) & 0x7fffffff) % partitions;
+  return partitionOfBytes(fits ? scratch.subarray(0, scratch.write(key, 'utf8')) : Buffer.from(key, 'utf8'), partitions);
 }
 
 /**
@@ -52,5 +53,5 @@ export const javaCompatiblePartitioner: ICustomPartitioner = () => ({ partitionM
   if (message.key === null || message.key === undefined) throw new Error('a Hookgate record always has a key');
   const count = partitionMetadata.length;
   // As kafkajs: a Buffer's bytes, anything else as the text it sends on the wire (String(key)).
-  return Buffer.isBuffer(message.key) ? (murmur2(message.key) & 0x7fffffff) % count : partitionForKey(String(message.key), count);
+  return Buffer.isBuffer(message.key) ? partitionOfBytes(message.key, count) : partitionForKey(String(message.key), count);
 };
