@@ -4,6 +4,7 @@ import type { BatchHandler, DeadLetter, EventLogConsumer, EventLogProducer, Ingr
 import { decodeIngressMessage, encodeIngressRecord } from './ingress-codec.js';
 import { javaCompatiblePartitioner } from './partitioner.js';
 import { growKafkaEncoderWithoutZeroFill } from './kafkajs-encoder.js';
+import { encodeKafkaProduceInOnePass } from './kafkajs-produce.js';
 import { manageConsumerMembership } from './consumer-membership.js';
 import { createOffsetCommitter } from './offset-committer.js';
 import { BacklogFullError, createMicroBatcher, SendTimeoutError } from './micro-batcher.js';
@@ -42,7 +43,7 @@ function kafkaLogCreator(log: Logger) {
     };
 }
 
-// Whether kafkajs's encoder is patched (once per process; see kafkajs-encoder.ts).
+// Whether kafkajs's encoding is sped up (once per process; see kafkajs-encoder.ts and kafkajs-produce.ts).
 let encoderPatched: boolean | undefined;
 
 /**
@@ -53,8 +54,8 @@ let encoderPatched: boolean | undefined;
  */
 export function createKafkaClient(settings: KafkaSettings, log: Logger, options: { retryForever?: boolean } = {}): Kafka {
   if (encoderPatched === undefined) {
-    encoderPatched = growKafkaEncoderWithoutZeroFill();
-    if (!encoderPatched) log.info({}, "this kafkajs release's encoder is not the one Hookgate patches: produce requests cost a little more CPU");
+    encoderPatched = growKafkaEncoderWithoutZeroFill() && encodeKafkaProduceInOnePass();
+    if (!encoderPatched) log.info({}, "this kafkajs release's encoder is not the one Hookgate patches: produce requests cost more CPU");
   }
   return new Kafka({
     clientId: settings.clientId,
