@@ -66,6 +66,12 @@ const byteLength = (value: Bytes): number => (typeof value === 'string' ? Buffer
 /** -1 for a null key or value, as Kafka writes it. */
 const optionalLength = (value: Bytes | null | undefined): number => (value === null || value === undefined ? -1 : byteLength(value));
 
+/** Every element, holes included (kafkajs skips holes, a `for…of` would not): a hole is not bytes. */
+function everyBytes(values: unknown[]): boolean {
+  for (let index = 0; index < values.length; index++) if (!isBytes(values[index])) return false;
+  return true;
+}
+
 /** Zigzag, then LEB128: Kafka's signed varint (int32). */
 function varIntSize(value: number): number {
   let unsigned = ((value << 1) ^ (value >> 31)) >>> 0;
@@ -91,7 +97,7 @@ export function encodesLikeKafkajs(args: ProduceArgs): boolean {
         for (const name of Object.keys(headers)) {
           const value = headers[name];
           // kafkajs throws on a header without a value; it may do so itself.
-          if (!(Array.isArray(value) ? value.every(isBytes) : isBytes(value))) return false;
+          if (!(Array.isArray(value) ? everyBytes(value) : isBytes(value))) return false;
         }
       }
     }
@@ -161,7 +167,7 @@ export function encodeProduceRequest(args: ProduceArgs, options: EncodeOptions):
   };
   const raw = (value: Bytes, length: number) => {
     if (typeof value === 'string') buf.write(value, at, length, 'utf8');
-    else value.copy(buf, at);
+    else value.copy(buf, at, 0, length);
     at += length;
   };
   const string16 = (value: string) => {
