@@ -1,7 +1,8 @@
 /**
  * Lets many concurrent callers share one send: items queue until `maxBatch` are waiting or
- * `lingerMs` has passed, then go out together. One send is in flight at a time, so the log
- * holds items in the order they were pushed; whatever queued meanwhile goes out the moment it returns.
+ * `lingerMs` has passed since the last send started, then go out together (after a quiet spell,
+ * at the end of the event-loop turn). One send is in flight at a time, so the log holds items in
+ * the order they were pushed; whatever queued meanwhile goes next.
  * Each caller's promise settles with its own item's fate, or at its own deadline.
  */
 export class BacklogFullError extends Error {
@@ -24,7 +25,7 @@ export interface MicroBatcherOptions<T> {
   /** A send also ends once its items reach this many bytes (by `sizeOf`); it always takes at least one item. */
   maxBatchBytes?: number;
   sizeOf?(item: T): number;
-  /** How long the first waiting item holds its send open; 0 sends at the end of the event-loop turn. */
+  /** The least time between the starts of two sends that are not full; 0: each send at the end of an event-loop turn. */
   lingerMs: number;
   /** Items queued or in flight beyond which new ones are refused at once (e.g. while the broker is down). */
   maxPending: number;
@@ -53,6 +54,8 @@ export function createMicroBatcher<T>(options: MicroBatcherOptions<T>): MicroBat
   // Cancels the pending linger: a timer, or with `lingerMs` 0 an immediate (the end of this
   // event-loop turn, so whatever arrived in the same turn goes out together).
   let cancelLinger: (() => void) | undefined;
+  // When the last send started (monotonic clock), for the linger.
+  let lastSendAt = Number.NEGATIVE_INFINITY;
 
   // The items of the send in flight (for the deadline sweep and the backlog count).
   let flying: Entry<T>[] = [];
@@ -109,6 +112,7 @@ export function createMicroBatcher<T>(options: MicroBatcherOptions<T>): MicroBat
       return;
     }
     flying = batch;
+    lastSendAt = performance.now();
     sending = options
       .send(batch.map((entry) => entry.item))
       .then(
@@ -121,8 +125,12 @@ export function createMicroBatcher<T>(options: MicroBatcherOptions<T>): MicroBat
       .finally(() => {
         sending = undefined;
         flying = [];
-        // What queued during the send has waited long enough: send it now.
-        if (queue.length > 0) flush();
+        // What queued during the send goes next: now, unless the send just ended began less than
+        // `lingerMs` ago (then when that much has passed, or the batch is full).
+        if (queue.length > 0) {
+          if (performance.now() - lastSendAt >= options.lingerMs) flush();
+          else schedule();
+        }
       });
   }
 
@@ -132,9 +140,16 @@ export function createMicroBatcher<T>(options: MicroBatcherOptions<T>): MicroBat
     else cancelLinger ??= linger();
   }
 
+  /**
+   * While items keep coming, a send starts at most once per `lingerMs` (unless a batch is full), so
+   * sends carry many items each. An item after a quiet spell (the last send started longer ago
+   * than that) goes out at the end of this event-loop turn, with whatever else arrives in it: at
+   * low load a webhook waits for no timer.
+   */
   function linger(): () => void {
-    if (options.lingerMs > 0) {
-      const timer = setTimeout(flush, options.lingerMs);
+    const wait = lastSendAt + options.lingerMs - performance.now();
+    if (wait > 0) {
+      const timer = setTimeout(flush, wait);
       return () => clearTimeout(timer);
     }
     const immediate = setImmediate(flush);

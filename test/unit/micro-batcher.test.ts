@@ -40,7 +40,53 @@ describe('micro-batcher', () => {
     expect(events).toEqual(['send 1,2', 'timer']);
   });
 
-  it('flushes at once when a batch is full, and sends what queued during a send right after it', async () => {
+  it('after a quiet spell, sends a lone item at the end of the event-loop turn, not after the linger', async () => {
+    const events: string[] = [];
+    const batcher = createMicroBatcher<number>({
+      send: async (items) => void events.push(`send ${items.join(',')}`),
+      maxBatch: 100,
+      lingerMs: 10_000,
+      maxPending: 1000,
+      timeoutMs: 60_000,
+    });
+    const pushed = await new Promise<Promise<void>[]>((resolve) =>
+      stat('.', () => {
+        setTimeout(() => events.push('timer'), 0);
+        resolve([batcher.push(1), batcher.push(2)]);
+      }),
+    );
+    await Promise.all(pushed);
+    await tick(5);
+    expect(events).toEqual(['send 1,2', 'timer']);
+  });
+
+  it('while items keep coming, starts at most one send per linger, unless a batch is full', async () => {
+    const sent: number[][] = [];
+    const batcher = createMicroBatcher<number>({
+      send: async (items) => void sent.push(items),
+      maxBatch: 2,
+      lingerMs: 10_000,
+      maxPending: 1000,
+      timeoutMs: 60_000,
+    });
+    await batcher.push(1);
+    expect(sent).toEqual([[1]]);
+    // The last send started just now: 2 waits for the linger…
+    const second = batcher.push(2);
+    await tick(20);
+    expect(sent).toEqual([[1]]);
+    // …until a full batch goes at once, and the rest waits again.
+    const more = [batcher.push(3), batcher.push(4)];
+    await Promise.all([second, more[0]]);
+    expect(sent).toEqual([[1], [2, 3]]);
+    await tick(20);
+    expect(sent).toEqual([[1], [2, 3]]);
+    await batcher.drain();
+    await Promise.all(more);
+    expect(sent).toEqual([[1], [2, 3], [4]]);
+  });
+
+  it('sends what queued during a send as soon as it returns when the linger has passed, full batches first', async () => {
     const sent: number[][] = [];
     let release: () => void = () => {};
     const batcher = createMicroBatcher<number>({
@@ -49,7 +95,7 @@ describe('micro-batcher', () => {
         return sent.length === 1 ? new Promise<void>((resolve) => (release = resolve)) : Promise.resolve();
       },
       maxBatch: 2,
-      lingerMs: 10_000,
+      lingerMs: 5,
       maxPending: 1000,
       timeoutMs: 5000,
     });
@@ -57,10 +103,10 @@ describe('micro-batcher', () => {
     const later = [batcher.push(3), batcher.push(4), batcher.push(5)];
     await tick();
     expect(sent).toEqual([[1, 2]]);
+    // The first send outlasts the linger: what queued meanwhile follows it straight away.
+    await tick(30);
     release();
     await Promise.all(first);
-    await tick();
-    // 3 and 4 fill a batch; 5 follows straight after, not after the 10 s linger.
     await Promise.all(later);
     expect(sent).toEqual([[1, 2], [3, 4], [5]]);
   });
