@@ -18,47 +18,31 @@ describe('micro-batcher', () => {
     expect(sent).toEqual([[1, 2, 3, 4]]);
   });
 
-  it('with linger 0, sends what was pushed in one event-loop turn together, at the end of that turn (not on a timer)', async () => {
-    const events: string[] = [];
-    const batcher = createMicroBatcher<number>({
-      send: async (items) => void events.push(`send ${items.join(',')}`),
-      maxBatch: 100,
-      lingerMs: 0,
-      maxPending: 1000,
-      timeoutMs: 1000,
-    });
-    // From an I/O callback, as a request handler runs: a timer queued before the pushes fires in the
-    // next turn, after the end of this one; a linger on a timer would fire after it.
-    const pushed = await new Promise<Promise<void>[]>((resolve) =>
-      stat('.', () => {
-        setTimeout(() => events.push('timer'), 0);
-        resolve([batcher.push(1), batcher.push(2)]);
-      }),
-    );
-    await Promise.all(pushed);
-    await tick(5);
-    expect(events).toEqual(['send 1,2', 'timer']);
-  });
-
-  it('after a quiet spell, sends a lone item at the end of the event-loop turn, not after the linger', async () => {
-    const events: string[] = [];
-    const batcher = createMicroBatcher<number>({
-      send: async (items) => void events.push(`send ${items.join(',')}`),
-      maxBatch: 100,
-      lingerMs: 10_000,
-      maxPending: 1000,
-      timeoutMs: 60_000,
-    });
-    const pushed = await new Promise<Promise<void>[]>((resolve) =>
-      stat('.', () => {
-        setTimeout(() => events.push('timer'), 0);
-        resolve([batcher.push(1), batcher.push(2)]);
-      }),
-    );
-    await Promise.all(pushed);
-    await tick(5);
-    expect(events).toEqual(['send 1,2', 'timer']);
-  });
+  // Linger 0 always; a long linger after a quiet spell (here: the first send of all).
+  it.each([0, 10_000])(
+    'with linger %i ms and no recent send, sends what was pushed in one event-loop turn together, at the end of that turn (not on a timer)',
+    async (lingerMs) => {
+      const events: string[] = [];
+      const batcher = createMicroBatcher<number>({
+        send: async (items) => void events.push(`send ${items.join(',')}`),
+        maxBatch: 100,
+        lingerMs,
+        maxPending: 1000,
+        timeoutMs: 60_000,
+      });
+      // From an I/O callback, as a request handler runs: a timer queued before the pushes fires in the
+      // next turn, after the end of this one; a linger on a timer would fire after it.
+      const pushed = await new Promise<Promise<void>[]>((resolve) =>
+        stat('.', () => {
+          setTimeout(() => events.push('timer'), 0);
+          resolve([batcher.push(1), batcher.push(2)]);
+        }),
+      );
+      await Promise.all(pushed);
+      await tick(5);
+      expect(events).toEqual(['send 1,2', 'timer']);
+    },
+  );
 
   it('while items keep coming, starts at most one send per linger, unless a batch is full', async () => {
     const sent: number[][] = [];
