@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { crc32c } from '../../src/ports/crc32c.js';
-import { encodeKafkaProduceInOnePass, restoreKafkaProduceEncoding, type ProduceArgs, type ProduceMessage } from '../../src/ports/kafkajs-produce.js';
+import { encodeKafkaProduceInOnePass, restoreKafkaProduceEncoding } from '../../src/ports/kafkajs-produce.js';
+import type { ProduceArgs, ProduceMessage } from '../../src/ports/produce-request.js';
 
 // kafkajs's private modules: its produce protocol lookup (what a send uses), its frame, its CRC-32C and Long.
 const require = createRequire(import.meta.url);
