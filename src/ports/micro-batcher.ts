@@ -39,6 +39,8 @@ interface Entry<T> {
   reject(error: Error): void;
   /** When the caller gets its SendTimeoutError, unless its send was acknowledged first (monotonic clock). */
   deadline: number;
+  /** `sizeOf(item)`, measured once. */
+  size: number;
 }
 
 export interface MicroBatcher<T> {
@@ -56,6 +58,8 @@ export function createMicroBatcher<T>(options: MicroBatcherOptions<T>): MicroBat
   let cancelLinger: (() => void) | undefined;
   // When the last send started (monotonic clock), for the linger.
   let lastSendAt = Number.NEGATIVE_INFINITY;
+  // Bytes (by `sizeOf`) of the queued items: a queue holding a full batch by bytes goes at once too.
+  let queuedBytes = 0;
 
   // The items of the send in flight (for the deadline sweep and the backlog count).
   let flying: Entry<T>[] = [];
@@ -78,7 +82,7 @@ export function createMicroBatcher<T>(options: MicroBatcherOptions<T>): MicroBat
     // Deadlines grow along the queue: the expired ones are a prefix, and leave it.
     let expired = 0;
     while (expired < queue.length && queue[expired]!.deadline <= now) settle(queue[expired++]!, new SendTimeoutError(options.timeoutMs));
-    if (expired > 0) queue.splice(0, expired);
+    if (expired > 0) for (const entry of queue.splice(0, expired)) queuedBytes -= entry.size;
     armSweep();
   }
 
@@ -93,11 +97,12 @@ export function createMicroBatcher<T>(options: MicroBatcherOptions<T>): MicroBat
     let count = 0;
     let bytes = 0;
     while (count < queue.length && count < options.maxBatch) {
-      const size = options.sizeOf?.(queue[count]!.item) ?? 0;
+      const size = queue[count]!.size;
       if (count > 0 && options.maxBatchBytes !== undefined && bytes + size > options.maxBatchBytes) break;
       bytes += size;
       count += 1;
     }
+    queuedBytes -= bytes;
     return queue.splice(0, count).filter((entry) => !entry.settled);
   }
 
@@ -113,8 +118,7 @@ export function createMicroBatcher<T>(options: MicroBatcherOptions<T>): MicroBat
     }
     flying = batch;
     lastSendAt = performance.now();
-    sending = options
-      .send(batch.map((entry) => entry.item))
+    sending = sendSafely(batch.map((entry) => entry.item))
       .then(
         () => batch.forEach((entry) => settle(entry)),
         (error: unknown) => {
@@ -134,9 +138,20 @@ export function createMicroBatcher<T>(options: MicroBatcherOptions<T>): MicroBat
       });
   }
 
+  /** A send that throws instead of rejecting fails its batch the same way. */
+  function sendSafely(items: T[]): Promise<void> {
+    try {
+      return options.send(items);
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  const batchFull = () => queue.length >= options.maxBatch || (options.maxBatchBytes !== undefined && queuedBytes >= options.maxBatchBytes);
+
   function schedule(): void {
     if (sending) return;
-    if (queue.length >= options.maxBatch) flush();
+    if (batchFull()) flush();
     else cancelLinger ??= linger();
   }
 
@@ -149,7 +164,13 @@ export function createMicroBatcher<T>(options: MicroBatcherOptions<T>): MicroBat
   function linger(): () => void {
     const wait = lastSendAt + options.lingerMs - performance.now();
     if (wait > 0) {
-      const timer = setTimeout(flush, wait);
+      // Node's timers count whole milliseconds on a coarser clock and may fire up to one early:
+      // the timer checks again, and waits out the rest if the linger has not passed yet.
+      let timer = setTimeout(function lingerEnded() {
+        const left = lastSendAt + options.lingerMs - performance.now();
+        if (left > 0) timer = setTimeout(lingerEnded, Math.ceil(left));
+        else flush();
+      }, Math.ceil(wait));
       return () => clearTimeout(timer);
     }
     const immediate = setImmediate(flush);
@@ -166,8 +187,10 @@ export function createMicroBatcher<T>(options: MicroBatcherOptions<T>): MicroBat
           resolve,
           reject,
           deadline: performance.now() + options.timeoutMs,
+          size: options.sizeOf?.(item) ?? 0,
         };
         queue.push(entry);
+        queuedBytes += entry.size;
         armSweep();
         schedule();
       });

@@ -95,6 +95,62 @@ describe('micro-batcher', () => {
     expect(sent).toEqual([[1, 2], [3, 4], [5]]);
   });
 
+  it('waits out the whole linger between two sends, although Node may fire a timer a millisecond early', async () => {
+    const starts: number[] = [];
+    const batcher = createMicroBatcher<number>({
+      send: async () => void starts.push(performance.now()),
+      maxBatch: 100,
+      lingerMs: 5,
+      maxPending: 1000,
+      timeoutMs: 5000,
+    });
+    for (let round = 0; round < 5; round++) await batcher.push(round);
+    expect(starts).toHaveLength(5);
+    for (let i = 1; i < starts.length; i++) expect(starts[i]! - starts[i - 1]!).toBeGreaterThanOrEqual(5);
+  });
+
+  it('sends a queue that holds a full batch by bytes at once, as one full by count', async () => {
+    const sent: number[][] = [];
+    let release: () => void = () => {};
+    const batcher = createMicroBatcher<number>({
+      send: (items) => {
+        sent.push(items);
+        return sent.length === 1 ? new Promise<void>((resolve) => (release = resolve)) : Promise.resolve();
+      },
+      maxBatch: 100,
+      maxBatchBytes: 10,
+      sizeOf: () => 5,
+      lingerMs: 10_000,
+      maxPending: 1000,
+      timeoutMs: 60_000,
+    });
+    const first = batcher.push(1);
+    await tick();
+    const queued = [batcher.push(2), batcher.push(3)];
+    release();
+    await first;
+    await Promise.all(queued);
+    expect(sent).toEqual([[1], [2, 3]]);
+  });
+
+  it('fails the batch of a send that throws instead of rejecting, and carries on', async () => {
+    let calls = 0;
+    const batcher = createMicroBatcher<number>({
+      send: (): Promise<void> => {
+        calls += 1;
+        if (calls === 1) throw new Error('thrown, not rejected');
+        return Promise.resolve();
+      },
+      maxBatch: 10,
+      lingerMs: 0,
+      maxPending: 1000,
+      timeoutMs: 5000,
+    });
+    await expect(batcher.push(1)).rejects.toThrow('thrown, not rejected');
+    expect(batcher.pending).toBe(0);
+    await expect(batcher.push(2)).resolves.toBeUndefined();
+  });
+
   it('rejects every item of a failed send, and only those', async () => {
     let calls = 0;
     const batcher = createMicroBatcher<number>({
