@@ -4,6 +4,20 @@ import { BacklogFullError, createMicroBatcher, SendTimeoutError } from '../../sr
 
 const tick = (ms = 0) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A send that records its batches and holds the first one until `release()`. */
+function firstSendHeld() {
+  const sent: number[][] = [];
+  let releaseFirst: () => void = () => {};
+  return {
+    sent,
+    send: (items: number[]) => {
+      sent.push(items);
+      return sent.length === 1 ? new Promise<void>((resolve) => (releaseFirst = resolve)) : Promise.resolve();
+    },
+    release: () => releaseFirst(),
+  };
+}
+
 describe('micro-batcher', () => {
   it('sends concurrent items together and answers each when its batch is acknowledged', async () => {
     const sent: number[][] = [];
@@ -71,13 +85,9 @@ describe('micro-batcher', () => {
   });
 
   it('sends what queued during a send as soon as it returns when the linger has passed, full batches first', async () => {
-    const sent: number[][] = [];
-    let release: () => void = () => {};
+    const { sent, send, release } = firstSendHeld();
     const batcher = createMicroBatcher<number>({
-      send: (items) => {
-        sent.push(items);
-        return sent.length === 1 ? new Promise<void>((resolve) => (release = resolve)) : Promise.resolve();
-      },
+      send,
       maxBatch: 2,
       lingerMs: 5,
       maxPending: 1000,
@@ -110,13 +120,9 @@ describe('micro-batcher', () => {
   });
 
   it('sends a queue that holds a full batch by bytes at once, as one full by count', async () => {
-    const sent: number[][] = [];
-    let release: () => void = () => {};
+    const { sent, send, release } = firstSendHeld();
     const batcher = createMicroBatcher<number>({
-      send: (items) => {
-        sent.push(items);
-        return sent.length === 1 ? new Promise<void>((resolve) => (release = resolve)) : Promise.resolve();
-      },
+      send,
       maxBatch: 100,
       maxBatchBytes: 10,
       sizeOf: () => 5,
