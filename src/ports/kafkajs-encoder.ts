@@ -26,20 +26,34 @@ interface EncoderClass {
 const require = createRequire(import.meta.url);
 let original: ((this: EncoderInternals, length: number) => void) | undefined;
 
-/** The kafkajs release whose encoder was read and tested to write every byte it advances over. */
+/**
+ * The kafkajs release whose private modules were read and tested: its encoder writes every byte
+ * it advances over, and its produce requests are what produce-request.ts writes.
+ */
 const CHECKED_RELEASE = '2.2.4';
 
-function loadEncoder(): EncoderClass | undefined {
+/**
+ * Loads a private kafkajs module (a path under `kafkajs/src/`), only from the checked release:
+ * a later kafkajs could reserve space and fill it afterwards, or change a request's layout.
+ * Answers its entry in Node's module cache, whose `exports` every later `require` gets;
+ * undefined for any other release, or when the module is not there.
+ */
+export function checkedKafkajsModule(path: string): NodeModule | undefined {
   try {
-    // A later kafkajs could reserve space and fill it afterwards: only the checked release is patched.
     const { version } = require('kafkajs/package.json') as { version?: string };
     if (version !== CHECKED_RELEASE) return undefined;
-    const Encoder = require('kafkajs/src/protocol/encoder.js') as Partial<EncoderClass> | undefined;
-    if (typeof Encoder?.prototype?.ensureAvailable !== 'function' || typeof Encoder.nextPowerOfTwo !== 'function') return undefined;
-    return Encoder as EncoderClass;
+    const resolved = require.resolve(`kafkajs/src/${path}`);
+    require(resolved);
+    return require.cache[resolved];
   } catch {
     return undefined;
   }
+}
+
+function loadEncoder(): EncoderClass | undefined {
+  const Encoder = checkedKafkajsModule('protocol/encoder.js')?.exports as Partial<EncoderClass> | undefined;
+  if (typeof Encoder?.prototype?.ensureAvailable !== 'function' || typeof Encoder.nextPowerOfTwo !== 'function') return undefined;
+  return Encoder as EncoderClass;
 }
 
 /** Patches kafkajs's encoder once; answers whether it is patched. `poison` (tests only) fills grown space with that byte. */

@@ -251,11 +251,13 @@ function measureRecord(message: ProduceMessage, index: number, lengths: number[]
     for (const name of Object.keys(headers)) {
       const value = headers[name] as Bytes | Bytes[];
       const nameLength = byteLength(name);
-      for (const one of Array.isArray(value) ? value : [value]) {
-        const valueLength = byteLength(one);
-        lengths.push(nameLength, valueLength);
-        size += varIntSize(nameLength) + nameLength + varIntSize(valueLength) + valueLength;
+      // As the writing pass walks them: a name with several values is that many headers.
+      if (!Array.isArray(value)) {
+        size += measureHeader(nameLength, value, lengths);
         count += 1;
+      } else {
+        for (const one of value) size += measureHeader(nameLength, one, lengths);
+        count += value.length;
       }
     }
   }
@@ -265,3 +267,9 @@ function measureRecord(message: ProduceMessage, index: number, lengths: number[]
   return size;
 }
 
+/** Adds one header's name and value lengths to `lengths`; answers its size. */
+function measureHeader(nameLength: number, value: Bytes, lengths: number[]): number {
+  const valueLength = byteLength(value);
+  lengths.push(nameLength, valueLength);
+  return varIntSize(nameLength) + nameLength + varIntSize(valueLength) + valueLength;
+}
