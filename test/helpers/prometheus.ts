@@ -1,8 +1,19 @@
 /**
  * A strict reader of the Prometheus text format (0.0.4): every line is a HELP or TYPE comment or a
  * sample `name{label="value",…} number`; anything else throws. Returns the samples by series.
+ * Values are read as Prometheus reads them (Go's ParseFloat): NaN and Inf in any letter case, so
+ * prom-client's `Nan` (an event-loop lag mean with no samples since the last scrape) is valid.
  */
-const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (-?[0-9.eE+-]+|NaN|\+Inf|-Inf)( -?\d+)?$/;
+const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (-?[0-9.eE+-]+|[nN][aA][nN]|[+-]?[iI][nN][fF])( -?\d+)?$/;
+
+function sampleValue(text: string): number {
+  const lower = text.toLowerCase();
+  if (lower === 'nan') return Number.NaN;
+  if (lower.endsWith('inf')) return lower.startsWith('-') ? -Infinity : Infinity;
+  const value = Number(text);
+  if (Number.isNaN(value)) throw new Error(`not a Prometheus number: ${text}`);
+  return value;
+}
 const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"(,|$)/y;
 
 export interface Sample {
@@ -35,7 +46,7 @@ export function parsePrometheusText(text: string): Sample[] {
     }
     const family = match[1]!.replace(/_(bucket|sum|count)$/, '');
     if (!types.has(match[1]!) && !types.has(family)) throw new Error(`sample without a TYPE: ${line}`);
-    samples.push({ name: match[1]!, labels, value: Number(match[4]) });
+    samples.push({ name: match[1]!, labels, value: sampleValue(match[4]!) });
   }
   return samples;
 }
