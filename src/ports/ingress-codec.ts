@@ -40,6 +40,27 @@ export function encodeIngressRecord(record: IngressRecord): WireMessage {
   return { key: partitionKeyOf(record), value: record.rawBody, headers: { [META_HEADER]: meta } };
 }
 
+/**
+ * Room one record takes in a produce request, beyond its key, value and headers: the record's own
+ * varint fields (length, attributes, timestamp and offset deltas, header count) and each header's
+ * two length prefixes. Generous: it only has to keep a shared send under the broker's limits.
+ */
+const RECORD_OVERHEAD_BYTES = 64;
+const HEADER_OVERHEAD_BYTES = 10;
+
+/**
+ * The bytes one message puts on the wire: what a shared send is cut by. The metadata header counts
+ * in full, and in UTF-8: it carries the kept request headers, whose bytes above 0x7F were read as
+ * latin1 and take two bytes each, so a small body can carry a header twice its own size.
+ */
+export function wireBytesOf(message: WireMessage): number {
+  let bytes = RECORD_OVERHEAD_BYTES + Buffer.byteLength(message.key, 'utf8') + message.value.length;
+  for (const name in message.headers) {
+    bytes += HEADER_OVERHEAD_BYTES + Buffer.byteLength(name, 'utf8') + Buffer.byteLength(message.headers[name]!, 'utf8');
+  }
+  return bytes;
+}
+
 type RawHeaders = Record<string, Buffer | string | (Buffer | string)[] | undefined>;
 
 export type DecodeResult = { ok: true; record: IngressRecord } | { ok: false; reason: string };

@@ -1,7 +1,7 @@
-import { Kafka, logLevel as KafkaLogLevel, Partitioners, type Consumer, type LogEntry, type Message, type Producer } from 'kafkajs';
+import { Kafka, logLevel as KafkaLogLevel, Partitioners, type Consumer, type LogEntry, type Producer } from 'kafkajs';
 import type { Logger } from '../log.js';
 import type { BatchHandler, DeadLetter, EventLogConsumer, EventLogProducer, IngressRecord, LoggedRecord, PartitionLag, UndecodableMessage } from './event-log.js';
-import { decodeIngressMessage, encodeIngressRecord } from './ingress-codec.js';
+import { decodeIngressMessage, encodeIngressRecord, wireBytesOf, type WireMessage } from './ingress-codec.js';
 import { javaCompatiblePartitioner } from './partitioner.js';
 import { growKafkaEncoderWithoutZeroFill } from './kafkajs-encoder.js';
 import { encodeKafkaProduceInOnePass } from './kafkajs-produce.js';
@@ -152,7 +152,7 @@ export function createKafkaProducer(
     retry: { retries: 4, initialRetryTime: 100, maxRetryTime: 1000 },
   });
   const state = createPublishHealth({ recentMs: producerSettings.publishTimeoutMs });
-  const batcher = createMicroBatcher<Message>({
+  const batcher = createMicroBatcher<WireMessage>({
     send: async (messages) => {
       try {
         await producer.send({ topic: settings.topic, acks: -1, timeout: producerSettings.publishTimeoutMs, messages });
@@ -164,9 +164,10 @@ export function createKafkaProducer(
     },
     maxBatch: producerSettings.batchMax,
     // One produce request stays well under the broker's request and record-batch limits, however
-    // large the webhooks: a batch is cut at MAX_SEND_BYTES, and a single webhook always goes alone.
+    // large the webhooks: a batch is cut at MAX_SEND_BYTES of whole records (body, key and the
+    // metadata header with the request's headers), and a single webhook always goes alone.
     maxBatchBytes: MAX_SEND_BYTES,
-    sizeOf: (message) => (message.value as Buffer).length + 512,
+    sizeOf: wireBytesOf,
     lingerMs: producerSettings.lingerMs,
     maxPending: producerSettings.maxPending,
     timeoutMs: producerSettings.publishTimeoutMs,

@@ -13,16 +13,24 @@ import { describeWithServices, services } from '../helpers/services.js';
  * together to one partition, were refused by the broker and answered 503 on every retry.
  */
 describeWithServices('Kafka records as large as the ingress accepts', ['kafka'], () => {
+  const settingsFor = (run: string): KafkaSettings => ({
+    brokers: services.kafkaBrokers!.split(','),
+    clientId: `hookgate-large-${run}`,
+    topic: `hookgate.large.${run}.ingress`,
+    dlqTopic: `hookgate.large.${run}.dlq`,
+    consumerGroup: `hookgate-large-${run}`,
+    partitions: 1,
+  });
+  const deleteTopics = async (kafka: ReturnType<typeof createKafkaClient>, settings: KafkaSettings) => {
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.deleteTopics({ topics: [settings.topic, settings.dlqTopic] }).catch(() => {});
+    await admin.disconnect();
+  };
+
   it('publishes and reads back webhooks of 1 MiB each, many at once on one partition, byte for byte', async () => {
     const run = randomBytes(4).toString('hex');
-    const settings: KafkaSettings = {
-      brokers: services.kafkaBrokers!.split(','),
-      clientId: `hookgate-large-${run}`,
-      topic: `hookgate.large.${run}.ingress`,
-      dlqTopic: `hookgate.large.${run}.dlq`,
-      consumerGroup: `hookgate-large-${run}`,
-      partitions: 1,
-    };
+    const settings = settingsFor(run);
     const kafka = createKafkaClient(settings, silentLogger);
     const producer = createKafkaProducer(kafka, settings, { batchMax: 500, lingerMs: 5, publishTimeoutMs: 30_000, maxPending: 1_000 });
     const consumer = createKafkaConsumer(kafka, settings, silentLogger);
@@ -43,10 +51,28 @@ describeWithServices('Kafka records as large as the ingress accepts', ['kafka'],
     } finally {
       await consumer.stop();
       await producer.stop();
-      const admin = kafka.admin();
-      await admin.connect();
-      await admin.deleteTopics({ topics: [settings.topic, settings.dlqTopic] }).catch(() => {});
-      await admin.disconnect();
+      await deleteTopics(kafka, settings);
+    }
+  }, 90_000);
+
+  // Review found it: a send was cut by body bytes alone, so 8 KiB replays of one event, each with
+  // 16 KB of kept request headers (latin1, twice that in UTF-8), filled one send with about 15 MB
+  // and the broker refused it (MESSAGE_TOO_LARGE): every webhook in it answered 503.
+  it('cuts a shared send by whole records, so small bodies with large kept headers are not refused', async () => {
+    const run = randomBytes(4).toString('hex');
+    const settings = settingsFor(run);
+    const kafka = createKafkaClient(settings, silentLogger);
+    const producer = createKafkaProducer(kafka, settings, { batchMax: 1_000, lingerMs: 5, publishTimeoutMs: 30_000, maxPending: 2_000 });
+    try {
+      await producer.start();
+      const headers = { 'content-type': 'application/json', 'x-junk': '\u00ff'.repeat(15_800) };
+      const rawBody = Buffer.from(JSON.stringify({ id: `replayed-${run}`, pad: 'x'.repeat(8_000) }));
+      const records = Array.from({ length: 600 }, () => ingressRecord({ rawBody, headers, eventKey: `replayed-${run}` }));
+      const outcomes = await Promise.allSettled(records.map((record) => producer.publish(record)));
+      expect(outcomes.filter((outcome) => outcome.status === 'rejected').map((outcome) => String((outcome as PromiseRejectedResult).reason))).toEqual([]);
+    } finally {
+      await producer.stop();
+      await deleteTopics(kafka, settings);
     }
   }, 90_000);
 });

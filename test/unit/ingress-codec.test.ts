@@ -1,6 +1,10 @@
+import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import type { IngressRecord } from '../../src/ports/event-log.js';
-import { decodeIngressMessage, encodeIngressRecord, META_HEADER } from '../../src/ports/ingress-codec.js';
+import { decodeIngressMessage, encodeIngressRecord, META_HEADER, wireBytesOf } from '../../src/ports/ingress-codec.js';
+import { encodeProduceRequest, type LongClass } from '../../src/ports/produce-request.js';
+
+const Long = createRequire(import.meta.url)('kafkajs/src/utils/long.js') as LongClass;
 
 const record: IngressRecord = {
   eventId: 'e53f66d2-53fe-526f-9799-188fb78a706f',
@@ -82,5 +86,26 @@ describe('ingress wire format', () => {
     expect(decodeIngressMessage(record.rawBody, asBuffers)).toEqual({ ok: true, record });
     expect(decodeIngressMessage(record.rawBody, { ...v1, 'hookgate-headers': '[' })).toMatchObject({ ok: false, reason: 'malformed headers' });
     expect(decodeIngressMessage(record.rawBody, { ...v1, 'hookgate-received-at': 'yesterday' })).toMatchObject({ ok: false });
+  });
+
+  it('counts a record at no less than it takes in a produce request, its kept headers in UTF-8', () => {
+    // Bytes above 0x7F in a request header arrive as latin1 characters: two UTF-8 bytes each on the wire.
+    const latin1 = '\u00ff'.repeat(15_800);
+    const records = [
+      record,
+      { ...record, eventKey: 'schlüssel-✓', headers: { 'x-junk': latin1, 'user-agent': 'ÿ"\\' } },
+      { ...record, rawBody: Buffer.alloc(8_192, 0x61), headers: {}, eventType: null, sourceIp: null },
+    ];
+    const messages = records.map(encodeIngressRecord);
+    const counted = messages.map(wireBytesOf);
+    expect(counted[1]).toBeGreaterThan(2 * 15_800);
+    // One partition's produce request, less what a request and a batch cost whatever they carry.
+    const fixed = 2 + 2 + 4 + 4 + (2 + 1 + 4) + (4 + 4 + 61);
+    for (const [index, message] of messages.entries()) {
+      const request = encodeProduceRequest({ acks: -1, timeout: 1, topicData: [{ topic: 't', partitions: [{ partition: 0, messages: [message] }] }] }, { Long });
+      const onWire = request.length - fixed;
+      expect(counted[index]).toBeGreaterThanOrEqual(onWire);
+      expect(counted[index]! - onWire).toBeLessThan(100);
+    }
   });
 });
