@@ -2,9 +2,10 @@ import { hash } from 'node:crypto';
 
 /**
  * Reads a value at a simple JSON path: `$.id`, `$.data.object.id`, `$.items[0].id`.
- * Only strings and finite numbers count as keys; anything else is "not found".
+ * Only non-empty strings and finite numbers count; anything else is "not found". A number comes
+ * back as the number JSON.parse made of it: `keyFieldProblem` decides whether it can be a key.
  */
-export function readJsonPath(payload: unknown, path: string): string | undefined {
+export function readJsonPath(payload: unknown, path: string): string | number | undefined {
   const steps = stepsOf(path);
   if (!steps) return undefined;
   let current: unknown = payload;
@@ -13,7 +14,7 @@ export function readJsonPath(payload: unknown, path: string): string | undefined
     current = typeof step === 'number' ? (current as unknown[])[step] : (current as Record<string, unknown>)[step];
   }
   if (typeof current === 'string' && current.length > 0) return current;
-  if (typeof current === 'number' && Number.isFinite(current)) return String(current);
+  if (typeof current === 'number' && Number.isFinite(current)) return current;
   return undefined;
 }
 
@@ -46,4 +47,26 @@ export function bodyHashKey(rawBody: Buffer): string {
   return `sha256:${hash('sha256', rawBody, 'hex')}`;
 }
 
-export const MAX_EVENT_KEY_LENGTH = 256;
+/** The longest event key, event type or ordering key: each is a text column, the first two indexed. */
+export const MAX_KEY_FIELD_LENGTH = 256;
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Why a value read for the event key, type or ordering key cannot be stored as one, or null when it
+ * can. The event key names the event (its id is derived from it), so it must also say exactly what
+ * the provider sent: a number past 2^53 (or with a fraction) would be rounded by JSON.parse, and a
+ * U+FFFD may stand for bytes that were not UTF-8; either way two different events would read as
+ * one, and the second would be dropped as a duplicate after its 202. `exactText` says whether the
+ * body's text is exactly its bytes (asked only when a key holds U+FFFD).
+ */
+export function keyFieldProblem(value: string | number, options: { isEventKey: boolean; exactText: () => boolean }): string | null {
+  if (typeof value === 'number') {
+    if (!options.isEventKey || Number.isSafeInteger(value)) return null;
+    return `is a number JSON cannot carry exactly (a fraction, or beyond ${Number.MAX_SAFE_INTEGER}); send it as a string`;
+  }
+  if (value.length > MAX_KEY_FIELD_LENGTH) return `is longer than ${MAX_KEY_FIELD_LENGTH} characters`;
+  if (value.includes('\u0000') || LONE_SURROGATE.test(value)) return 'contains a NUL or an unpaired surrogate';
+  if (options.isEventKey && value.includes('\uFFFD') && !options.exactText()) return 'holds bytes that are not valid UTF-8';
+  return null;
+}

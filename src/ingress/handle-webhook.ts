@@ -5,9 +5,9 @@ import { labelled, type Metrics } from '../metrics.js';
 import type { RateLimitDecision } from '../ports/coordination.js';
 import type { EventLogProducer } from '../ports/event-log.js';
 import type { ErrorCode } from './errors.js';
-import { bodyHashKey, MAX_EVENT_KEY_LENGTH, readJsonPath } from './event-key.js';
+import { bodyHashKey, keyFieldProblem, readJsonPath } from './event-key.js';
 import { activeSecrets, type IntegrationDirectory } from './integration-directory.js';
-import { bodyKindOf, mediaTypeMessage, parseWebhookBody, type ParsedBody } from './parse-body.js';
+import { bodyKindOf, bodyTextIsExact, mediaTypeMessage, parseWebhookBody, type ParsedBody } from './parse-body.js';
 import { schemeFor } from './schemes/index.js';
 import type { HandshakeReply, RequestHeaders, VerificationInput } from './schemes/types.js';
 
@@ -202,17 +202,18 @@ export function createWebhookHandler(deps: WebhookHandlerDeps) {
     const settings = integration.settings;
     // DESIGN.md §2 step 6: the scheme's id, else the configured (or provider's usual) JSON path, else the body's hash.
     const keyPath = settings.eventKeyPath ?? scheme.defaultEventKeyPath;
-    const eventKey = verified.eventKey ?? (keyPath ? readJsonPath(payload, keyPath) : undefined) ?? bodyHashKey(rawBody);
-    if (eventKey.length > MAX_EVENT_KEY_LENGTH) {
-      return reject('VALIDATION_ERROR', `event key is longer than ${MAX_EVENT_KEY_LENGTH} characters`);
+    const keyRead = verified.eventKey ?? (keyPath ? readJsonPath(payload, keyPath) : undefined) ?? bodyHashKey(rawBody);
+    const typeRead = verified.eventType ?? readJsonPath(payload, settings.eventTypePath ?? scheme.defaultEventTypePath ?? '$.type') ?? null;
+    const orderingRead = settings.orderingKeyPath ? (readJsonPath(payload, settings.orderingKeyPath) ?? null) : null;
+    // Refused here, before the 202, whatever storage or the event's identity could not take.
+    const exactText = () => bodyTextIsExact(rawBody, kind);
+    for (const [field, value] of [['event key', keyRead], ['event type', typeRead], ['ordering key', orderingRead]] as const) {
+      const problem = value === null ? null : keyFieldProblem(value, { isEventKey: field === 'event key', exactText });
+      if (problem) return reject('VALIDATION_ERROR', `${field} ${problem}`);
     }
-    const eventType =
-      verified.eventType ?? readJsonPath(payload, settings.eventTypePath ?? scheme.defaultEventTypePath ?? '$.type') ?? null;
-    const orderingKey = settings.orderingKeyPath ? (readJsonPath(payload, settings.orderingKeyPath) ?? null) : null;
-    // Keys become text columns and Kafka headers: a NUL or a lone surrogate read out of the body cannot be one.
-    for (const [field, value] of [['event key', eventKey], ['event type', eventType], ['ordering key', orderingKey]] as const) {
-      if (value !== null && !storableText(value)) return reject('VALIDATION_ERROR', `${field} contains a NUL or an unpaired surrogate`);
-    }
+    const eventKey = String(keyRead);
+    const eventType = typeRead === null ? null : String(typeRead);
+    const orderingKey = orderingRead === null ? null : String(orderingRead);
     const eventId = eventIdFor(integration.id, eventKey);
 
     const producing = deps.metrics.ingressProduceSeconds.startTimer();
@@ -253,11 +254,6 @@ export function createWebhookHandler(deps: WebhookHandlerDeps) {
   };
 }
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-function storableText(value: string): boolean {
-  return !value.includes('\u0000') && !LONE_SURROGATE.test(value);
-}
 
 function verificationMessage(code: 'SIGNATURE_MISSING' | 'SIGNATURE_INVALID' | 'TIMESTAMP_TOO_OLD' | 'TIMESTAMP_TOO_NEW'): string {
   switch (code) {

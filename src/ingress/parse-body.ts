@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { MAX_JSON_DEPTH, mayNestDeeperThan } from '../json/scan-json.js';
 import { FORM_CONTENT_TYPE, parseFormBody } from './form-body.js';
 import type { BodyKind } from './schemes/types.js';
@@ -38,4 +39,36 @@ export function parseWebhookBody(rawBody: Buffer, kind: BodyKind, acceptsArrays 
     return { ok: false, message: acceptsArrays ? 'body must be a JSON object or array' : 'body must be a JSON object' };
   }
   return { ok: true, payload };
+}
+
+/**
+ * Whether the text the payload was read from says exactly which bytes were sent: decoding turns
+ * each invalid UTF-8 sequence into U+FFFD, in a JSON body's bytes or in a form's percent escapes.
+ */
+export function bodyTextIsExact(rawBody: Buffer, kind: BodyKind): boolean {
+  return isUtf8(kind === 'form' ? formBytes(rawBody) : rawBody);
+}
+
+const hexValue = (byte: number): number => {
+  if (byte >= 0x30 && byte <= 0x39) return byte - 0x30;
+  const lower = byte | 0x20;
+  return lower >= 0x61 && lower <= 0x66 ? lower - 0x61 + 10 : -1;
+};
+
+/** A form body's bytes with its `%XX` escapes decoded (and `+` as a space), as URLSearchParams reads them. */
+function formBytes(rawBody: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(rawBody.length);
+  let length = 0;
+  for (let at = 0; at < rawBody.length; at++) {
+    const byte = rawBody[at]!;
+    const high = byte === 0x25 && at + 2 < rawBody.length ? hexValue(rawBody[at + 1]!) : -1;
+    const low = high >= 0 ? hexValue(rawBody[at + 2]!) : -1;
+    if (low >= 0) {
+      out[length++] = high * 16 + low;
+      at += 2;
+    } else {
+      out[length++] = byte === 0x2b ? 0x20 : byte;
+    }
+  }
+  return out.subarray(0, length);
 }

@@ -2,9 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
 import { MAX_JSON_DEPTH } from '../../src/json/scan-json.js';
 import { eventually } from './eventually.js';
-import { signers } from './providers.js';
 import type { startReceiver } from './receiver.js';
-import { postWebhook } from './signing.js';
+import { hexHmac, postWebhook } from './signing.js';
 
 /**
  * STYLE.md §12 and DESIGN.md §3: hostile-but-valid signed bodies, each sent between ordinary
@@ -13,7 +12,8 @@ import { postWebhook } from './signing.js';
  */
 export interface HostileCase {
   name: string;
-  body: string;
+  /** The exact bytes sent (a string is sent as UTF-8). */
+  body: string | Buffer;
   /** `stored`: 202, stored byte for byte and delivered; `refused`: a 4xx at the ingress. */
   expect: 'stored' | 'refused';
 }
@@ -39,6 +39,16 @@ export function hostileCorpus(canary: string): HostileCase[] {
     { name: 'huge-numbers', body: `{"id":"huge-numbers",${tag('huge-numbers')},"big":${'9'.repeat(4000)},"exp":1e1000000,"tiny":1e-1000000}`, expect: 'stored' },
     { name: 'duplicate-keys', body: `{"id":"duplicate-keys",${tag('duplicate-keys')},"a":1,"a":{"b":2},"a":[3]}`, expect: 'stored' },
     { name: 'non-ascii-keys', body: `{"id":"non-ascii-keys",${tag('non-ascii-keys')},"ключ":"値","🔑":"✓","e\\u0301":"é"}`, expect: 'stored' },
+    // The event key names the event: a number JSON.parse rounds, or bytes that are not UTF-8 (read
+    // as U+FFFD), would make two different events one, and drop the second after its 202.
+    { name: 'safe-integer-id', body: `{"id":9007199254740991,${tag('safe-integer-id')}}`, expect: 'stored' },
+    { name: 'unsafe-integer-id', body: `{"id":12345678901234567891,${tag('unsafe-integer-id')}}`, expect: 'refused' },
+    { name: 'fraction-id', body: `{"id":1.5,${tag('fraction-id')}}`, expect: 'refused' },
+    { name: 'invalid-utf8-id', body: Buffer.concat([Buffer.from('{"id":"bad-'), Buffer.from([0xff]), Buffer.from(`",${tag('invalid-utf8-id')}}`)]), expect: 'refused' },
+    { name: 'invalid-utf8-value', body: Buffer.concat([Buffer.from(`{"id":"invalid-utf8-value",${tag('invalid-utf8-value')},"v":"`), Buffer.from([0xfe, 0xff]), Buffer.from('"}')]), expect: 'stored' },
+    // The type is an indexed text column: Postgres refuses an index entry over about 2.7 KB.
+    { name: 'type-at-limit', body: `{"id":"type-at-limit",${tag('type-at-limit')},"type":"${'t'.repeat(256)}"}`, expect: 'stored' },
+    { name: 'type-too-long', body: `{"id":"type-too-long",${tag('type-too-long')},"type":"${'t'.repeat(3000)}"}`, expect: 'refused' },
   ];
 }
 
@@ -60,9 +70,9 @@ export interface CorpusTarget {
  */
 export async function runHostileCorpus(target: CorpusTarget, secret: string): Promise<void> {
   const canary = `CANARY${randomBytes(6).toString('hex')}`;
-  const send = async (body: string) => postWebhook(target.ingressUrl, 'acme', body, await signers.HMAC_SHA256!(body, secret));
+  const send = async (body: string | Buffer) => postWebhook(target.ingressUrl, 'acme', body, { 'x-acme-signature': `sha256=${hexHmac(secret, body)}` });
   const ordinaries: string[] = [];
-  const stored: { name: string; eventId: string; body: string }[] = [];
+  const stored: { name: string; eventId: string; body: string | Buffer }[] = [];
   let index = 0;
   const ordinary = async () => {
     const response = await send(JSON.stringify({ id: `ordinary-${canary}-${index++}`, order: ORDER }));
@@ -97,7 +107,7 @@ export async function runHostileCorpus(target: CorpusTarget, secret: string): Pr
   );
   for (const item of stored) {
     const delivered = target.receiver.received.find((request) => request.headers['webhook-id'] === item.eventId)!;
-    expect(delivered.body === item.body, `${item.name} delivered byte for byte`).toBe(true);
+    expect(delivered.rawBody.equals(Buffer.from(item.body)), `${item.name} delivered byte for byte`).toBe(true);
   }
   expect(await target.healthy()).toBe(true);
   const leaking = target.logLines().filter((line) => line.includes(canary));

@@ -6,6 +6,8 @@ export interface ReceivedRequest {
   path: string;
   headers: Record<string, string>;
   body: string;
+  /** The body's exact bytes (`body` is their UTF-8 reading). */
+  rawBody: Buffer;
 }
 
 export type Responder = (request: ReceivedRequest, res: ServerResponse, index: number) => void;
@@ -20,7 +22,8 @@ export async function startReceiver(respond: Responder = (_req, res) => res.writ
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const headers = Object.fromEntries(Object.entries(req.headers).map(([name, value]) => [name, String(value)]));
-      const request = { at: Date.now(), path: req.url ?? '/', headers, body: Buffer.concat(chunks).toString('utf8') };
+      const rawBody = Buffer.concat(chunks);
+      const request = { at: Date.now(), path: req.url ?? '/', headers, body: rawBody.toString('utf8'), rawBody };
       received.push(request);
       responder(request, res, received.length - 1);
     });

@@ -142,11 +142,11 @@ describe('hostile corpus on the embedded backends (PGlite, in-process log, in-me
     await runHostileCorpus(
       {
         ingressUrl: started.app.ingressUrl!,
-        // GraphQL's rawBody is UTF-8 text; every corpus body is valid UTF-8, so it compares as bytes.
+        // rawBodyBase64: the exact bytes, also of a body that is not valid UTF-8.
         storedBody: async (eventId) => {
           if (!(await rawBody(eventId))) return null;
-          const answer = await started.graphql<{ event: { rawBody: string } }>(`query ($id: ID!) { event(id: $id) { rawBody } }`, { id: eventId });
-          return Buffer.from(answer.data!.event.rawBody, 'utf8');
+          const answer = await started.graphql<{ event: { rawBodyBase64: string } }>(`query ($id: ID!) { event(id: $id) { rawBodyBase64 } }`, { id: eventId });
+          return Buffer.from(answer.data!.event.rawBodyBase64, 'base64');
         },
         healthy: healthy(started.app.ingressUrl!),
         receiver,

@@ -53,8 +53,12 @@ export const EventRef = builder.objectRef<EventSummary>('Event').implement({
     kafkaPartition: t.exposeInt('kafkaPartition', { nullable: true }),
     kafkaOffset: t.string({ nullable: true, resolve: (event) => event.kafkaOffset?.toString() ?? null }),
     rawBody: t.string({
-      description: 'The body exactly as received (UTF-8). Loaded only when selected.',
+      description: 'The body as received, read as UTF-8 text (bytes that are not valid UTF-8 show as U+FFFD; rawBodyBase64 has them). Loaded only when selected.',
       resolve: async (event, _args, ctx) => ((await ctx.loaders.rawBody.load(event.id)) ?? Buffer.alloc(0)).toString('utf8'),
+    }),
+    rawBodyBase64: t.string({
+      description: 'The body exactly as received, byte for byte, in base64. Loaded only when selected.',
+      resolve: async (event, _args, ctx) => ((await ctx.loaders.rawBody.load(event.id)) ?? Buffer.alloc(0)).toString('base64'),
     }),
     status: t.field({
       type: EventStatusEnum,
