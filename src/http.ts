@@ -1,5 +1,7 @@
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { requestIdFrom } from './ids.js';
 import type { BodyReadResult } from './ingress/handle-webhook.js';
 import type { ErrorCode } from './ingress/errors.js';
 import { errorEnvelope } from './ingress/errors.js';
@@ -28,7 +30,6 @@ export function sendError(
   sendJson(res, status, errorEnvelope(code, message, requestId), { 'x-request-id': requestId, ...headers });
 }
 
-/** Lower-cased header names with their first value, as the verification schemes expect them. */
 /**
  * The request's headers with one value each. Node already joins repeated headers with ", " except
  * `set-cookie` (an array), so the object is used as it is unless that one is present: no copy on
@@ -40,6 +41,49 @@ export function flatHeaders(req: IncomingMessage): Record<string, string | undef
   const flat: Record<string, string | undefined> = {};
   for (const [name, value] of Object.entries(headers)) flat[name] = Array.isArray(value) ? value[0] : value;
   return flat;
+}
+
+/** What Node's parser refused, answered in the error envelope; see `answerClientError`. */
+function clientErrorAnswer(code: string | undefined): { status: number; code: ErrorCode; message: string } {
+  switch (code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return { status: 431, code: 'HEADERS_TOO_LARGE', message: 'the request headers exceed the size the server reads' };
+    case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
+      return { status: 413, code: 'PAYLOAD_TOO_LARGE', message: 'the chunk extensions exceed the size the server reads' };
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return { status: 408, code: 'REQUEST_TIMEOUT', message: 'the request was not received in time' };
+    default:
+      return { status: 400, code: 'BAD_REQUEST', message: 'the request is not valid HTTP/1.1 (a header name or value with a forbidden character, or a malformed request line or framing)' };
+  }
+}
+
+/**
+ * A listener's `clientError` handler: a request Node's HTTP parser refused (bad bytes in a header,
+ * headers over the size limit, a request not received in time) gets the same error envelope as
+ * every other error, then the connection closes. Like Node's own answer, it is written only when
+ * no response on this socket has begun, so the peer never reads a mangled stream; otherwise, or on
+ * a reset, the socket is just destroyed. The parser's message can quote the request: not sent.
+ */
+export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
+  if (error.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
+    socket.destroy();
+    return;
+  }
+  const answer = clientErrorAnswer(error.code);
+  const requestId = requestIdFrom(undefined);
+  const body = JSON.stringify(errorEnvelope(answer.code, answer.message, requestId));
+  socket.end(
+    `HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status]}\r\n` +
+      'content-type: application/json; charset=utf-8\r\n' +
+      `content-length: ${Buffer.byteLength(body)}\r\n` +
+      'cache-control: no-store\r\n' +
+      `x-request-id: ${requestId}\r\n` +
+      'connection: close\r\n\r\n' +
+      body,
+  );
+  // A peer that never reads must not hold the socket open.
+  setTimeout(() => socket.destroy(), 5_000).unref();
 }
 
 export type HealthState = 'up' | 'down';

@@ -6,7 +6,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
 import type { Database } from '../db/client.js';
-import { checkHealth, readBodyCapped, sendError, sendErrorAndClose, sendJson } from '../http.js';
+import { answerClientError, checkHealth, readBodyCapped, sendError, sendErrorAndClose, sendJson } from '../http.js';
 import { requestIdFrom } from '../ids.js';
 import { errorEnvelope } from '../ingress/errors.js';
 import type { IntegrationDirectory } from '../ingress/integration-directory.js';
@@ -204,6 +204,7 @@ export function createManagementServer(options: ManagementServerOptions): { serv
         if (!res.headersSent) sendJson(res, 500, errorEnvelope('INTERNAL_ERROR', 'unexpected error', requestId));
       });
   });
+  server.on('clientError', answerClientError);
 
   // graphql-ws on the same path: the key travels in connectionParams and is checked before any operation.
   // The transport's own cap is wider than one operation's, so that an oversized operation is

@@ -3,7 +3,7 @@ import { requestIdFrom } from '../ids.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Route } from '../observability/routes.js';
-import { checkHealth, flatHeaders, DEFAULT_DRAIN, readBodyCapped, sendError, sendErrorAndClose, sendJson } from '../http.js';
+import { answerClientError, checkHealth, flatHeaders, DEFAULT_DRAIN, readBodyCapped, sendError, sendErrorAndClose, sendJson } from '../http.js';
 import type { ErrorCode } from './errors.js';
 import type { WebhookHandler, WebhookOutcome } from './handle-webhook.js';
 import { createSourceAddressResolver } from './source-address.js';
@@ -51,7 +51,10 @@ export function statusFor(code: ErrorCode): number {
     case 'UNAUTHORIZED':
       return 401;
     case 'VALIDATION_ERROR':
+    case 'BAD_REQUEST':
       return 400;
+    case 'HEADERS_TOO_LARGE':
+      return 431;
     case 'REQUEST_TIMEOUT':
       return 408;
     case 'SERVICE_UNAVAILABLE':
@@ -150,5 +153,6 @@ export function createIngressServer(options: IngressServerOptions): Server {
       });
     },
   );
+  server.on('clientError', answerClientError);
   return server;
 }

@@ -1,12 +1,12 @@
 import { createServer, type Server } from 'node:http';
-import { sendError } from '../http.js';
+import { answerClientError, sendError } from '../http.js';
 import { requestIdFrom } from '../ids.js';
 import type { Logger } from '../log.js';
 import type { Route } from './routes.js';
 
 /** For a process without the management listener (persist or delivery alone): /metrics and health only. */
 export function startMetricsListener(routes: Route[], log: Logger): Server {
-  return createServer({ headersTimeout: 10_000, requestTimeout: 20_000, keepAliveTimeout: 5_000 }, (req, res) => {
+  const server = createServer({ headersTimeout: 10_000, requestTimeout: 20_000, keepAliveTimeout: 5_000 }, (req, res) => {
     const requestId = requestIdFrom(req.headers['x-request-id']);
     const path = (req.url ?? '/').split('?', 1)[0]!;
     try {
@@ -16,4 +16,6 @@ export function startMetricsListener(routes: Route[], log: Logger): Server {
       if (!res.headersSent) sendError(res, 500, 'INTERNAL_ERROR', 'unexpected error', requestId);
     }
   });
+  server.on('clientError', answerClientError);
+  return server;
 }

@@ -185,6 +185,49 @@ describeWithServices('ingress on real Kafka and Redis', ['kafka', 'postgres', 'r
     expect((await postWebhook(app.ingressUrl, 'no-such-provider', '{}', {})).status).toBe(404);
   });
 
+  it('answers a request Node\'s parser refuses in the error envelope, on both listeners, and closes', async () => {
+    // Raw bytes on a socket: fetch itself refuses to send most of these.
+    // `then`, when given, is sent once the first answer has fully arrived (not pipelined).
+    const exchange = (base: string, request: string, then?: string) =>
+      new Promise<string>((resolve, reject) => {
+        const url = new URL(base);
+        const socket = connect(Number(url.port), url.hostname);
+        let response = '';
+        socket.on('data', (chunk) => {
+          response += chunk.toString('latin1');
+          if (then !== undefined && /\r\n\r\n\{.*\}$/s.test(response)) {
+            socket.write(then, 'latin1');
+            then = undefined;
+          }
+        });
+        socket.on('close', () => resolve(response));
+        socket.on('error', reject);
+        socket.write(request, 'latin1');
+        setTimeout(() => socket.destroy(), 5000).unref();
+      });
+    const { provider } = integrations.get('hmac-sha256')!;
+    const envelope = (response: string) => {
+      const [head, body] = response.split('\r\n\r\n');
+      expect(head).toMatch(/\r\ncontent-type: application\/json; charset=utf-8\r\n/);
+      expect(head).toMatch(/\r\nconnection: close/);
+      return JSON.parse(body!) as { error: { code: string; message: string; requestId: string } };
+    };
+    for (const base of [app.ingressUrl, app.managementUrl]) {
+      const control = await exchange(base, `POST /api/v1/webhooks/${provider} HTTP/1.1\r\nhost: x\r\nx-bad: a\u0001b\r\ncontent-length: 2\r\n\r\n{}`);
+      expect(control.split('\r\n', 1)[0], base).toBe('HTTP/1.1 400 Bad Request');
+      expect(envelope(control)).toEqual({ error: { code: 'BAD_REQUEST', message: expect.stringMatching(/not valid HTTP/), requestId: expect.any(String) } });
+      const huge = await exchange(base, `POST /api/v1/webhooks/${provider} HTTP/1.1\r\nhost: x\r\nx-junk: ${'\u00ff'.repeat(20_000)}\r\ncontent-length: 2\r\n\r\n{}`);
+      expect(huge.split('\r\n', 1)[0], base).toBe('HTTP/1.1 431 Request Header Fields Too Large');
+      expect(envelope(huge).error.code).toBe('HEADERS_TOO_LARGE');
+      expect(huge).not.toContain('\u00ff\u00ff');
+    }
+    // A keep-alive socket that already had its answer gets the envelope for the bad request after it.
+    const health = `GET /api/v1/health HTTP/1.1\r\nhost: x\r\n\r\n`;
+    const twice = await exchange(app.ingressUrl, health, `GET /api/v1/health HTTP/1.1\r\nhost: x\r\nx-bad: \u007f\r\n\r\n`);
+    expect(twice.match(/HTTP\/1\.1 \d{3} /g)).toEqual(['HTTP/1.1 200 ', 'HTTP/1.1 400 ']);
+    expect(twice).toContain('"code":"BAD_REQUEST"');
+  });
+
   it('produces each message under integrationId:eventKey on the partition the Java client picks', async () => {
     const { id, provider, secret } = integrations.get('standard-webhooks')!;
     const sent = new Map<string, string>();
