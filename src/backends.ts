@@ -45,7 +45,7 @@ export async function openBackends(config: Config, log: Logger): Promise<Backend
     const lagReader = createKafkaLagReader(kafka, config.kafka);
     eventLog = {
       backend: 'kafka',
-      producer: () => createKafkaProducer(kafka, config.kafka, config.ingress.producer),
+      producer: () => createKafkaProducer(kafka, config.kafka, config.ingress.producer, log),
       consumer: () => createKafkaConsumer(createKafkaClient(config.kafka, log, { retryForever: true }), config.kafka, log),
       lag: lagReader.lag,
       close: lagReader.close,

@@ -7,7 +7,7 @@ import { growKafkaEncoderWithoutZeroFill } from './kafkajs-encoder.js';
 import { encodeKafkaProduceInOnePass } from './kafkajs-produce.js';
 import { manageConsumerMembership } from './consumer-membership.js';
 import { createOffsetCommitter } from './offset-committer.js';
-import { BacklogFullError, createMicroBatcher, SendTimeoutError } from './micro-batcher.js';
+import { BacklogFullError, createMicroBatcher, SendTimeoutError, type ItemFailures } from './micro-batcher.js';
 import { createPublishHealth } from './publish-health.js';
 import { createRepeatFilter } from './repeat-filter.js';
 
@@ -128,10 +128,49 @@ export interface ProducerSettings {
   maxPending: number;
 }
 
+/** How a broker refuses a send for its size (a record, or the batch for one partition). */
+const REFUSED_FOR_SIZE = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE']);
+const refusedForSize = (error: unknown): boolean =>
+  typeof error === 'object' && error !== null && REFUSED_FOR_SIZE.has(String((error as { type?: unknown }).type));
+
+/**
+ * Sends `messages`; when the broker refuses them for their size, sends each half in turn (first
+ * half first, so a partition's order holds) down to single messages: a topic whose
+ * `max.message.bytes` is below a shared send (one created by hand with Kafka's 1 MiB default)
+ * still takes every webhook that fits alone, instead of failing every caller of the send. Returns
+ * the messages refused alone, by index; any other failure rejects the whole send as before.
+ */
+export async function sendHalvingWhenTooLarge<T>(
+  send: (messages: T[]) => Promise<void>,
+  messages: T[],
+  onHalved: (count: number) => void,
+): Promise<ItemFailures | undefined> {
+  let refused: Map<number, Error> | undefined;
+  // Index ranges [from, to) still to send, in order.
+  const ranges: [number, number][] = [[0, messages.length]];
+  while (ranges.length > 0) {
+    const [from, to] = ranges.shift()!;
+    try {
+      await send(from === 0 && to === messages.length ? messages : messages.slice(from, to));
+    } catch (error) {
+      if (!refusedForSize(error)) throw error;
+      if (to - from === 1) {
+        (refused ??= new Map()).set(from, error as Error);
+        continue;
+      }
+      onHalved(to - from);
+      const middle = from + Math.ceil((to - from) / 2);
+      ranges.unshift([from, middle], [middle, to]);
+    }
+  }
+  return refused;
+}
+
 export function createKafkaProducer(
   kafka: Kafka,
   settings: KafkaSettings,
   producerSettings: ProducerSettings,
+  log?: Logger,
 ): EventLogProducer {
   // Not idempotent, on purpose. kafkajs's idempotent producer can rewind its sequence numbers
   // after a send that failed on the client but was written by the broker (kafkajs #598); later
@@ -152,15 +191,29 @@ export function createKafkaProducer(
     retry: { retries: 4, initialRetryTime: 100, maxRetryTime: 1000 },
   });
   const state = createPublishHealth({ recentMs: producerSettings.publishTimeoutMs });
+  const admitHalving = createRepeatFilter({ windowMs: 60_000 });
+  const onHalved = (count: number) => {
+    const { emit, repeated } = admitHalving('halved');
+    if (emit) {
+      log?.warn(
+        { topic: settings.topic, records: count, maxSendBytes: MAX_SEND_BYTES, ...(repeated > 0 ? { repeatedSinceLastLine: repeated } : {}) },
+        'the broker refused a shared send for its size; sending it in halves (raise the topic\'s max.message.bytes to at least 5 MiB)',
+      );
+    }
+  };
+  const sendOnce = (messages: WireMessage[]) =>
+    producer.send({ topic: settings.topic, acks: -1, timeout: producerSettings.publishTimeoutMs, messages }).then(() => undefined);
   const batcher = createMicroBatcher<WireMessage>({
     send: async (messages) => {
+      let refused: ItemFailures | undefined;
       try {
-        await producer.send({ topic: settings.topic, acks: -1, timeout: producerSettings.publishTimeoutMs, messages });
+        refused = await sendHalvingWhenTooLarge(sendOnce, messages, onHalved);
       } catch (error) {
         state.failed();
         throw error;
       }
       state.succeeded();
+      return refused;
     },
     maxBatch: producerSettings.batchMax,
     // One produce request stays well under the broker's request and record-batch limits, however

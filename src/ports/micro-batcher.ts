@@ -19,8 +19,12 @@ export class SendTimeoutError extends Error {
   }
 }
 
+/** Items of a send that failed on their own (by index in the send), while the rest went through. */
+export type ItemFailures = ReadonlyMap<number, Error>;
+
 export interface MicroBatcherOptions<T> {
-  send(items: T[]): Promise<void>;
+  /** Rejects when the whole send failed; resolves with `ItemFailures` when only some items did. */
+  send(items: T[]): Promise<void | ItemFailures>;
   maxBatch: number;
   /** A send also ends once its items reach this many bytes (by `sizeOf`); it always takes at least one item. */
   maxBatchBytes?: number;
@@ -120,7 +124,7 @@ export function createMicroBatcher<T>(options: MicroBatcherOptions<T>): MicroBat
     lastSendAt = performance.now();
     sending = sendSafely(batch.map((entry) => entry.item))
       .then(
-        () => batch.forEach((entry) => settle(entry)),
+        (failures) => batch.forEach((entry, index) => settle(entry, failures?.get(index))),
         (error: unknown) => {
           const failure = error instanceof Error ? error : new Error(String(error));
           batch.forEach((entry) => settle(entry, failure));
@@ -139,7 +143,7 @@ export function createMicroBatcher<T>(options: MicroBatcherOptions<T>): MicroBat
   }
 
   /** A send that throws instead of rejecting fails its batch the same way. */
-  function sendSafely(items: T[]): Promise<void> {
+  function sendSafely(items: T[]): Promise<void | ItemFailures> {
     try {
       return options.send(items);
     } catch (error) {

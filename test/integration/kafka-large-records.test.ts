@@ -75,4 +75,45 @@ describeWithServices('Kafka records as large as the ingress accepts', ['kafka'],
       await deleteTopics(kafka, settings);
     }
   }, 90_000);
+
+  it('sends in halves to a topic whose max.message.bytes is below a shared send, and warns', async () => {
+    const run = randomBytes(4).toString('hex');
+    const settings = settingsFor(run);
+    const kafka = createKafkaClient(settings, silentLogger);
+    const admin = kafka.admin();
+    await admin.connect();
+    // Created by hand, as an operator might, with a limit far below the 4 MiB a shared send may carry.
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [{ topic: settings.topic, numPartitions: 1, configEntries: [{ name: 'max.message.bytes', value: String(256 * 1024) }] }],
+    });
+    await admin.disconnect();
+    const warnings: string[] = [];
+    const log = { ...silentLogger, warn: (_fields: unknown, message?: string) => void warnings.push(String(message)) } as typeof silentLogger;
+    const producer = createKafkaProducer(kafka, settings, { batchMax: 1_000, lingerMs: 5, publishTimeoutMs: 30_000, maxPending: 2_000 }, log);
+    const consumer = createKafkaConsumer(kafka, settings, silentLogger);
+    try {
+      await producer.start();
+      const records = Array.from({ length: 40 }, (_, index) =>
+        ingressRecord({ rawBody: Buffer.from(JSON.stringify({ id: index, pad: randomBytes(20 * 1024).toString('hex') })) }),
+      );
+      const tooLargeAlone = ingressRecord({ rawBody: Buffer.from(JSON.stringify({ id: 'alone', pad: 'x'.repeat(300 * 1024) })) });
+      const outcomes = await Promise.allSettled([...records, tooLargeAlone].map((record) => producer.publish(record)));
+      expect(outcomes.slice(0, records.length).filter((outcome) => outcome.status === 'rejected')).toEqual([]);
+      expect(String((outcomes[records.length] as PromiseRejectedResult).reason)).toMatch(/larger than the max message size/);
+      expect(warnings.filter((line) => line.includes('sending it in halves'))).toHaveLength(1);
+
+      // Every record arrives once, in the order it was published (one partition).
+      const seen: string[] = [];
+      await consumer.start(async (batch) => {
+        for (const item of batch.records) seen.push(item.record.eventId);
+      });
+      await eventually(async () => (seen.length >= records.length ? true : undefined), 30_000, 200);
+      expect(seen).toEqual(records.map((record) => record.eventId));
+    } finally {
+      await consumer.stop();
+      await producer.stop();
+      await deleteTopics(kafka, settings);
+    }
+  }, 90_000);
 });

@@ -1,5 +1,6 @@
 import { stat } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { sendHalvingWhenTooLarge } from '../../src/ports/kafka-event-log.js';
 import { BacklogFullError, createMicroBatcher, SendTimeoutError } from '../../src/ports/micro-batcher.js';
 
 const tick = (ms = 0) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -19,6 +20,20 @@ function firstSendHeld() {
 }
 
 describe('micro-batcher', () => {
+  it('answers each item by its own fate when a send reports some items failed', async () => {
+    const refused = new Error('refused alone');
+    const batcher = createMicroBatcher<number>({
+      send: async (items) => new Map(items.flatMap((item, index) => (item % 2 === 0 ? [[index, refused] as const] : []))),
+      maxBatch: 100,
+      lingerMs: 0,
+      maxPending: 1000,
+      timeoutMs: 1000,
+    });
+    const outcomes = await Promise.allSettled([1, 2, 3, 4].map((n) => batcher.push(n)));
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'rejected']);
+    expect((outcomes[1] as PromiseRejectedResult).reason).toBe(refused);
+  });
+
   it('sends concurrent items together and answers each when its batch is acknowledged', async () => {
     const sent: number[][] = [];
     const batcher = createMicroBatcher<number>({
@@ -229,3 +244,44 @@ describe('micro-batcher byte cap', () => {
   });
 });
 
+
+describe('sendHalvingWhenTooLarge', () => {
+  const tooLarge = () => Object.assign(new Error('The request included a message larger than the max message size'), { type: 'MESSAGE_TOO_LARGE' });
+  /** A broker taking at most `limit` bytes per send, each message's size being its value. */
+  const brokerWithLimit = (limit: number) => {
+    const stored: number[] = [];
+    const sends: number[][] = [];
+    const send = async (messages: number[]) => {
+      sends.push(messages);
+      if (messages.reduce((sum, size) => sum + size, 0) > limit) throw tooLarge();
+      stored.push(...messages);
+    };
+    return { stored, sends, send };
+  };
+
+  it('sends in halves, in order, and reports only the messages refused alone', async () => {
+    const broker = brokerWithLimit(10);
+    const halved: number[] = [];
+    const messages = [3, 3, 3, 3, 11, 3, 3];
+    const refused = await sendHalvingWhenTooLarge(broker.send, messages, (count) => halved.push(count));
+    expect(broker.stored).toEqual([3, 3, 3, 3, 3, 3]);
+    expect([...(refused ?? new Map()).keys()]).toEqual([4]);
+    expect(halved[0]).toBe(7);
+  });
+
+  it('sends once when the broker takes it, and passes any other failure through whole', async () => {
+    const broker = brokerWithLimit(100);
+    expect(await sendHalvingWhenTooLarge(broker.send, [1, 2, 3], () => {})).toBeUndefined();
+    expect(broker.sends).toEqual([[1, 2, 3]]);
+    const down = new Error('broker down');
+    await expect(sendHalvingWhenTooLarge(async () => Promise.reject(down), [1, 2], () => {})).rejects.toBe(down);
+    // After a split, a failure that is not about size still fails the whole send.
+    let calls = 0;
+    const flaky = async () => {
+      calls += 1;
+      if (calls === 1) throw tooLarge();
+      if (calls === 3) throw down;
+    };
+    await expect(sendHalvingWhenTooLarge(flaky, [1, 2, 3, 4], () => {})).rejects.toBe(down);
+  });
+});
