@@ -254,7 +254,6 @@ export function createWebhookHandler(deps: WebhookHandlerDeps) {
   };
 }
 
-
 function verificationMessage(code: 'SIGNATURE_MISSING' | 'SIGNATURE_INVALID' | 'TIMESTAMP_TOO_OLD' | 'TIMESTAMP_TOO_NEW'): string {
   switch (code) {
     case 'SIGNATURE_MISSING':
