@@ -13,14 +13,20 @@ import { describeWithServices, services } from '../helpers/services.js';
  * together to one partition, were refused by the broker and answered 503 on every retry.
  */
 describeWithServices('Kafka records as large as the ingress accepts', ['kafka'], () => {
-  const settingsFor = (run: string): KafkaSettings => ({
-    brokers: services.kafkaBrokers!.split(','),
-    clientId: `hookgate-large-${run}`,
-    topic: `hookgate.large.${run}.ingress`,
-    dlqTopic: `hookgate.large.${run}.dlq`,
-    consumerGroup: `hookgate-large-${run}`,
-    partitions: 1,
-  });
+  /** A client for a topic of its own (one partition), named for this run. */
+  const freshTopic = () => {
+    const run = randomBytes(4).toString('hex');
+    const settings: KafkaSettings = {
+      brokers: services.kafkaBrokers!.split(','),
+      clientId: `hookgate-large-${run}`,
+      topic: `hookgate.large.${run}.ingress`,
+      dlqTopic: `hookgate.large.${run}.dlq`,
+      consumerGroup: `hookgate-large-${run}`,
+      partitions: 1,
+    };
+    return { run, settings, kafka: createKafkaClient(settings, silentLogger) };
+  };
+  const producerSettings = { batchMax: 1_000, lingerMs: 5, publishTimeoutMs: 30_000, maxPending: 2_000 };
   const deleteTopics = async (kafka: ReturnType<typeof createKafkaClient>, settings: KafkaSettings) => {
     const admin = kafka.admin();
     await admin.connect();
@@ -29,10 +35,8 @@ describeWithServices('Kafka records as large as the ingress accepts', ['kafka'],
   };
 
   it('publishes and reads back webhooks of 1 MiB each, many at once on one partition, byte for byte', async () => {
-    const run = randomBytes(4).toString('hex');
-    const settings = settingsFor(run);
-    const kafka = createKafkaClient(settings, silentLogger);
-    const producer = createKafkaProducer(kafka, settings, { batchMax: 500, lingerMs: 5, publishTimeoutMs: 30_000, maxPending: 1_000 });
+    const { settings, kafka } = freshTopic();
+    const producer = createKafkaProducer(kafka, settings, producerSettings);
     const consumer = createKafkaConsumer(kafka, settings, silentLogger);
     try {
       await producer.start();
@@ -59,10 +63,8 @@ describeWithServices('Kafka records as large as the ingress accepts', ['kafka'],
   // 16 KB of kept request headers (latin1, twice that in UTF-8), filled one send with about 15 MB
   // and the broker refused it (MESSAGE_TOO_LARGE): every webhook in it answered 503.
   it('cuts a shared send by whole records, so small bodies with large kept headers are not refused', async () => {
-    const run = randomBytes(4).toString('hex');
-    const settings = settingsFor(run);
-    const kafka = createKafkaClient(settings, silentLogger);
-    const producer = createKafkaProducer(kafka, settings, { batchMax: 1_000, lingerMs: 5, publishTimeoutMs: 30_000, maxPending: 2_000 });
+    const { run, settings, kafka } = freshTopic();
+    const producer = createKafkaProducer(kafka, settings, producerSettings);
     try {
       await producer.start();
       const headers = { 'content-type': 'application/json', 'x-junk': '\u00ff'.repeat(15_800) };
@@ -77,9 +79,7 @@ describeWithServices('Kafka records as large as the ingress accepts', ['kafka'],
   }, 90_000);
 
   it('sends in halves to a topic whose max.message.bytes is below a shared send, and warns', async () => {
-    const run = randomBytes(4).toString('hex');
-    const settings = settingsFor(run);
-    const kafka = createKafkaClient(settings, silentLogger);
+    const { settings, kafka } = freshTopic();
     const admin = kafka.admin();
     await admin.connect();
     // Created by hand, as an operator might, with a limit far below the 4 MiB a shared send may carry.
@@ -90,7 +90,7 @@ describeWithServices('Kafka records as large as the ingress accepts', ['kafka'],
     await admin.disconnect();
     const warnings: string[] = [];
     const log = { ...silentLogger, warn: (_fields: unknown, message?: string) => void warnings.push(String(message)) } as typeof silentLogger;
-    const producer = createKafkaProducer(kafka, settings, { batchMax: 1_000, lingerMs: 5, publishTimeoutMs: 30_000, maxPending: 2_000 }, log);
+    const producer = createKafkaProducer(kafka, settings, producerSettings, log);
     const consumer = createKafkaConsumer(kafka, settings, silentLogger);
     try {
       await producer.start();
