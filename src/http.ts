@@ -63,8 +63,13 @@ function clientErrorAnswer(code: string | undefined): { status: number; code: Er
  * every other error, then the connection closes. Like Node's own answer, it is written only when
  * no response on this socket has begun, so the peer never reads a mangled stream; otherwise, or on
  * a reset, the socket is just destroyed. The parser's message can quote the request: not sent.
+ *
+ * After a parse error the parser refuses everything that follows, so the socket may stay half
+ * open while the peer reads the answer. After a timeout it would go on parsing: a request that
+ * was answered 408 must not be taken anyway when its last bytes come, so that socket is destroyed
+ * as soon as the answer is written, as Node does.
  */
-export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
   const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
   if (error.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
     socket.destroy();
@@ -73,17 +78,44 @@ export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex):
   const answer = clientErrorAnswer(error.code);
   const requestId = requestIdFrom(undefined);
   const body = JSON.stringify(errorEnvelope(answer.code, answer.message, requestId));
-  socket.end(
+  const response =
     `HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status]}\r\n` +
-      'content-type: application/json; charset=utf-8\r\n' +
-      `content-length: ${Buffer.byteLength(body)}\r\n` +
-      'cache-control: no-store\r\n' +
-      `x-request-id: ${requestId}\r\n` +
-      'connection: close\r\n\r\n' +
-      body,
-  );
+    'content-type: application/json; charset=utf-8\r\n' +
+    `content-length: ${Buffer.byteLength(body)}\r\n` +
+    'cache-control: no-store\r\n' +
+    `x-request-id: ${requestId}\r\n` +
+    'connection: close\r\n\r\n' +
+    body;
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    socket.write(response);
+    socket.destroy();
+    return;
+  }
+  socket.end(response);
   // A peer that never reads must not hold the socket open.
   setTimeout(() => socket.destroy(), 5_000).unref();
+}
+
+/**
+ * Node answers two more protocol errors itself, with empty bodies, unless told otherwise: an
+ * HTTP/1.1 request without `Host` (400) and an `Expect` other than `100-continue` (417). Every
+ * listener creates its server with these options and `answerProtocolErrors`, and calls
+ * `refuseMissingHost` first thing, so those get the envelope too.
+ */
+export const SERVER_PROTOCOL_OPTIONS = { requireHostHeader: false } as const;
+
+export function answerProtocolErrors(server: Server): void {
+  server.on('clientError', answerClientError);
+  server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+    sendError(res, 417, 'EXPECTATION_FAILED', 'the only expectation supported is 100-continue', requestIdFrom(req.headers['x-request-id']), { connection: 'close' });
+  });
+}
+
+/** RFC 9112 §3.2: an HTTP/1.1 request without Host is answered 400 (true when it was). */
+export function refuseMissingHost(req: IncomingMessage, res: ServerResponse, requestId: string): boolean {
+  if (req.headers.host !== undefined || req.httpVersion !== '1.1') return false;
+  sendError(res, 400, 'BAD_REQUEST', 'an HTTP/1.1 request needs a Host header', requestId, { connection: 'close' });
+  return true;
 }
 
 export type HealthState = 'up' | 'down';

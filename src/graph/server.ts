@@ -6,7 +6,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
 import type { Database } from '../db/client.js';
-import { answerClientError, checkHealth, readBodyCapped, sendError, sendErrorAndClose, sendJson } from '../http.js';
+import { answerProtocolErrors, checkHealth, readBodyCapped, refuseMissingHost, sendError, sendErrorAndClose, sendJson, SERVER_PROTOCOL_OPTIONS } from '../http.js';
 import { requestIdFrom } from '../ids.js';
 import { errorEnvelope } from '../ingress/errors.js';
 import type { IntegrationDirectory } from '../ingress/integration-directory.js';
@@ -151,8 +151,10 @@ export function createManagementServer(options: ManagementServerOptions): { serv
     requestTimeout: bodyTimeoutMs + headersTimeoutMs,
     connectionsCheckingInterval: Math.min(1000, headersTimeoutMs),
     keepAliveTimeout: 5_000,
+    ...SERVER_PROTOCOL_OPTIONS,
   }, (req, res) => {
     const requestId = requestIdFrom(req.headers['x-request-id']);
+    if (refuseMissingHost(req, res, requestId)) return;
     const path = (req.url ?? '/').split('?', 1)[0]!;
     if (routes.some((route) => route(req, res, path, requestId))) return;
     if (path === '/api/v1/health') {
@@ -204,7 +206,7 @@ export function createManagementServer(options: ManagementServerOptions): { serv
         if (!res.headersSent) sendJson(res, 500, errorEnvelope('INTERNAL_ERROR', 'unexpected error', requestId));
       });
   });
-  server.on('clientError', answerClientError);
+  answerProtocolErrors(server);
 
   // graphql-ws on the same path: the key travels in connectionParams and is checked before any operation.
   // The transport's own cap is wider than one operation's, so that an oversized operation is

@@ -43,10 +43,13 @@ export function parseWebhookBody(rawBody: Buffer, kind: BodyKind, acceptsArrays 
 
 /**
  * Whether the text the payload was read from says exactly which bytes were sent: decoding turns
- * each invalid UTF-8 sequence into U+FFFD, in a JSON body's bytes or in a form's percent escapes.
+ * each invalid UTF-8 sequence into U+FFFD, in the body's bytes and, for a form, again in its
+ * percent escapes (the body is read as UTF-8 first, then the escapes are decoded). The whole body
+ * is checked, not only the key's bytes: a key with a real U+FFFD in a body with invalid bytes
+ * elsewhere is refused too, which errs on the safe side.
  */
 export function bodyTextIsExact(rawBody: Buffer, kind: BodyKind): boolean {
-  return isUtf8(kind === 'form' ? formBytes(rawBody) : rawBody);
+  return isUtf8(rawBody) && (kind !== 'form' || isUtf8(formBytes(rawBody)));
 }
 
 const hexValue = (byte: number): number => {

@@ -3,7 +3,7 @@ import { requestIdFrom } from '../ids.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Route } from '../observability/routes.js';
-import { answerClientError, checkHealth, flatHeaders, DEFAULT_DRAIN, readBodyCapped, sendError, sendErrorAndClose, sendJson } from '../http.js';
+import { answerProtocolErrors, checkHealth, flatHeaders, DEFAULT_DRAIN, readBodyCapped, refuseMissingHost, sendError, sendErrorAndClose, sendJson, SERVER_PROTOCOL_OPTIONS } from '../http.js';
 import type { ErrorCode } from './errors.js';
 import type { WebhookHandler, WebhookOutcome } from './handle-webhook.js';
 import { createSourceAddressResolver } from './source-address.js';
@@ -55,6 +55,8 @@ export function statusFor(code: ErrorCode): number {
       return 400;
     case 'HEADERS_TOO_LARGE':
       return 431;
+    case 'EXPECTATION_FAILED':
+      return 417;
     case 'REQUEST_TIMEOUT':
       return 408;
     case 'SERVICE_UNAVAILABLE':
@@ -70,6 +72,7 @@ export function createIngressServer(options: IngressServerOptions): Server {
   const sourceAddress = createSourceAddressResolver(options.trustedProxies ?? []);
 
   async function route(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
+    if (refuseMissingHost(req, res, requestId)) return;
     const url = req.url ?? '/';
     const queryAt = url.indexOf('?');
     const path = queryAt < 0 ? url : url.slice(0, queryAt);
@@ -142,6 +145,7 @@ export function createIngressServer(options: IngressServerOptions): Server {
       requestTimeout: bodyTimeoutMs + headersTimeoutMs,
       connectionsCheckingInterval: Math.min(1000, headersTimeoutMs),
       keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+      ...SERVER_PROTOCOL_OPTIONS,
     },
     (req, res) => {
       const requestId = requestIdFrom(req.headers['x-request-id']);
@@ -153,6 +157,6 @@ export function createIngressServer(options: IngressServerOptions): Server {
       });
     },
   );
-  server.on('clientError', answerClientError);
+  answerProtocolErrors(server);
   return server;
 }

@@ -150,7 +150,7 @@ describeWithServices('ingress on real Kafka and Redis', ['kafka', 'postgres', 'r
     expect(result.sentBytes).toBeLessThan(total / 2);
   });
 
-  it('drops a client that sends headers too slowly, and answers 408 to one that stalls in the body', async () => {
+  it('answers 408 to a client that sends headers too slowly (taking nothing it sends after) and to one that stalls in the body', async () => {
     const url = new URL(app.ingressUrl);
     const { provider } = integrations.get('hmac-sha256')!;
     const exchange = (start: string) =>
@@ -166,7 +166,44 @@ describeWithServices('ingress on real Kafka and Redis', ['kafka', 'postgres', 'r
       });
     const slowHeaders = await exchange(`POST /api/v1/webhooks/${provider} HTTP/1.1\r\nhost: x\r\n`);
     expect(slowHeaders.ms).toBeLessThan(5000);
-    expect(slowHeaders.response === '' || slowHeaders.response.startsWith('HTTP/1.1 408')).toBe(true);
+    expect(slowHeaders.response.split('\r\n', 1)[0]).toBe('HTTP/1.1 408 Request Timeout');
+    expect(slowHeaders.response).toContain('"code":"REQUEST_TIMEOUT"');
+
+    // Review found it: the rest of a request answered 408, sent after the answer, was still taken.
+    const { secret } = integrations.get('hmac-sha256')!;
+    const lateBody = JSON.stringify({ id: `after-408-${Date.now()}` });
+    const lateHeaders = await signers.HMAC_SHA256!(lateBody, secret);
+    const late = await new Promise<{ response: string; closedAfterAnswer: boolean }>((resolve) => {
+      const socket = connect({ port: Number(url.port), host: url.hostname, allowHalfOpen: true });
+      let response = '';
+      socket.on('data', (chunk) => {
+        response += chunk.toString();
+        if (!response.includes('"code":"REQUEST_TIMEOUT"')) return;
+        const rest = Object.entries({ ...lateHeaders, 'content-type': 'application/json', 'content-length': String(lateBody.length) })
+          .map(([name, value]) => `${name}: ${value}\r\n`)
+          .join('');
+        socket.write(`${rest}\r\n${lateBody}`, () => {});
+      });
+      socket.on('error', () => {});
+      // The server's side ends (half open on ours, so the late bytes can still be written).
+      socket.on('end', () => resolve({ response, closedAfterAnswer: true }));
+      socket.on('close', () => resolve({ response, closedAfterAnswer: true }));
+      socket.write(`POST /api/v1/webhooks/${provider} HTTP/1.1\r\nhost: x\r\n`);
+      // A header line now and then: slow, but never silent.
+      const trickle = setInterval(() => !response && socket.write('x-trickle: a\r\n', () => {}), 300);
+      socket.on('close', () => clearInterval(trickle));
+      setTimeout(() => (clearInterval(trickle), socket.destroy(), resolve({ response, closedAfterAnswer: false })), 8000).unref();
+    });
+    expect(late.response.split('\r\n', 1)[0]).toBe('HTTP/1.1 408 Request Timeout');
+    expect(late.response.match(/HTTP\/1\.1 \d{3} /g)).toEqual(['HTTP/1.1 408 ']);
+    expect(late.closedAfterAnswer).toBe(true);
+    const sql = postgres(app.database.url, { max: 1 });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      expect(await sql`select 1 from events where raw_body = ${Buffer.from(lateBody)}`).toHaveLength(0);
+    } finally {
+      await sql.end();
+    }
     const stalledBody = await exchange(
       `POST /api/v1/webhooks/${provider} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"id":`,
     );
@@ -220,7 +257,16 @@ describeWithServices('ingress on real Kafka and Redis', ['kafka', 'postgres', 'r
       expect(huge.split('\r\n', 1)[0], base).toBe('HTTP/1.1 431 Request Header Fields Too Large');
       expect(envelope(huge).error.code).toBe('HEADERS_TOO_LARGE');
       expect(huge).not.toContain('\u00ff\u00ff');
+      // Two Node answers itself unless told: no Host on HTTP/1.1, and an Expect it cannot meet.
+      const hostless = await exchange(base, `GET /api/v1/health HTTP/1.1\r\n\r\n`);
+      expect(hostless.split('\r\n', 1)[0], base).toBe('HTTP/1.1 400 Bad Request');
+      expect(envelope(hostless).error).toMatchObject({ code: 'BAD_REQUEST', message: 'an HTTP/1.1 request needs a Host header' });
+      const expecting = await exchange(base, `POST /api/v1/webhooks/${provider} HTTP/1.1\r\nhost: x\r\nexpect: something-else\r\ncontent-length: 2\r\n\r\n{}`);
+      expect(expecting.split('\r\n', 1)[0], base).toBe('HTTP/1.1 417 Expectation Failed');
+      expect(envelope(expecting).error.code).toBe('EXPECTATION_FAILED');
     }
+    // HTTP/1.0 has no Host requirement.
+    expect((await exchange(app.ingressUrl, `GET /api/v1/health HTTP/1.0\r\n\r\n`)).split('\r\n', 1)[0]).toBe('HTTP/1.1 200 OK');
     // A keep-alive socket that already had its answer gets the envelope for the bad request after it.
     const health = `GET /api/v1/health HTTP/1.1\r\nhost: x\r\n\r\n`;
     const twice = await exchange(app.ingressUrl, health, `GET /api/v1/health HTTP/1.1\r\nhost: x\r\nx-bad: \u007f\r\n\r\n`);

@@ -78,6 +78,8 @@ describe('bodyTextIsExact', () => {
     expect(bodyTextIsExact(Buffer.from('MessageSid=SM%C3%A9+x&To=%2B1'), 'form')).toBe(true);
     expect(bodyTextIsExact(Buffer.from('MessageSid=SM%FF'), 'form')).toBe(false);
     expect(bodyTextIsExact(Buffer.from('MessageSid=SM%EF%BF%BD'), 'form')).toBe(true);
+    // A raw byte that begins a sequence the escapes after it complete: each half alone is not UTF-8.
+    expect(bodyTextIsExact(Buffer.concat([Buffer.from('MessageSid=SM'), Buffer.from([0xe2]), Buffer.from('%82%AC')]), 'form')).toBe(false);
     // A broken escape stays literal text, as URLSearchParams keeps it.
     expect(bodyTextIsExact(Buffer.from('a=%F&b=%'), 'form')).toBe(true);
   });
