@@ -50,6 +50,21 @@ export function bodyHashKey(rawBody: Buffer): string {
 /** The longest event key, event type or ordering key: each is a text column, the first two indexed. */
 export const MAX_KEY_FIELD_LENGTH = 256;
 
+/** Characters as a reader counts them: an emoji is one, though two UTF-16 code units. */
+function codePoints(value: string): number {
+  let count = 0;
+  for (let at = 0; at < value.length; at++) {
+    const unit = value.charCodeAt(at);
+    // A high surrogate followed by a low one is one character.
+    if (unit >= 0xd800 && unit <= 0xdbff && at + 1 < value.length) {
+      const next = value.charCodeAt(at + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) at++;
+    }
+    count++;
+  }
+  return count;
+}
+
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /**
@@ -65,7 +80,7 @@ export function keyFieldProblem(value: string | number, options: { isEventKey: b
     if (!options.isEventKey || Number.isSafeInteger(value)) return null;
     return `is a number JSON cannot carry exactly (a fraction, or beyond ${Number.MAX_SAFE_INTEGER}); send it as a string`;
   }
-  if (value.length > MAX_KEY_FIELD_LENGTH) return `is longer than ${MAX_KEY_FIELD_LENGTH} characters`;
+  if (value.length > MAX_KEY_FIELD_LENGTH && codePoints(value) > MAX_KEY_FIELD_LENGTH) return `is longer than ${MAX_KEY_FIELD_LENGTH} characters`;
   if (value.includes('\u0000') || LONE_SURROGATE.test(value)) return 'contains a NUL or an unpaired surrogate';
   if (options.isEventKey && value.includes('\uFFFD') && !options.exactText()) return 'holds bytes that are not valid UTF-8';
   return null;

@@ -58,6 +58,9 @@ describe('keyFieldProblem', () => {
     expect(keyFieldProblem('a\u0000b', otherField)).toMatch(/NUL/);
     expect(keyFieldProblem('a\ud800b', eventKey)).toMatch(/unpaired surrogate/);
     expect(keyFieldProblem('😀', eventKey)).toBeNull();
+    // Counted in characters: 256 emoji are 512 UTF-16 code units (and at most 1 KiB in UTF-8).
+    expect(keyFieldProblem('😀'.repeat(256), eventKey)).toBeNull();
+    expect(keyFieldProblem('😀'.repeat(257), eventKey)).toBe('is longer than 256 characters');
   });
 
   it('refuses an event key with U+FFFD only when the body was not exactly its text', () => {
