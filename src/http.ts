@@ -1,10 +1,9 @@
-import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { requestIdFrom } from './ids.js';
 import type { BodyReadResult } from './ingress/handle-webhook.js';
-import type { ErrorCode } from './ingress/errors.js';
-import { errorEnvelope } from './ingress/errors.js';
+import { errorEnvelope, statusFor, type ErrorCode } from './ingress/errors.js';
 
 /** Small helpers shared by both listeners. */
 
@@ -44,16 +43,16 @@ export function flatHeaders(req: IncomingMessage): Record<string, string | undef
 }
 
 /** What Node's parser refused, answered in the error envelope; see `answerClientError`. */
-function clientErrorAnswer(code: string | undefined): { status: number; code: ErrorCode; message: string } {
+function clientErrorAnswer(code: string | undefined): { code: ErrorCode; message: string } {
   switch (code) {
     case 'HPE_HEADER_OVERFLOW':
-      return { status: 431, code: 'HEADERS_TOO_LARGE', message: 'the request headers exceed the size the server reads' };
+      return { code: 'HEADERS_TOO_LARGE', message: 'the request headers exceed the size the server reads' };
     case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
-      return { status: 413, code: 'PAYLOAD_TOO_LARGE', message: 'the chunk extensions exceed the size the server reads' };
+      return { code: 'PAYLOAD_TOO_LARGE', message: 'the chunk extensions exceed the size the server reads' };
     case 'ERR_HTTP_REQUEST_TIMEOUT':
-      return { status: 408, code: 'REQUEST_TIMEOUT', message: 'the request was not received in time' };
+      return { code: 'REQUEST_TIMEOUT', message: 'the request was not received in time' };
     default:
-      return { status: 400, code: 'BAD_REQUEST', message: 'the request is not valid HTTP/1.1 (a header name or value with a forbidden character, or a malformed request line or framing)' };
+      return { code: 'BAD_REQUEST', message: 'the request is not valid HTTP/1.1 (a header name or value with a forbidden character, or a malformed request line or framing)' };
   }
 }
 
@@ -76,10 +75,11 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
     return;
   }
   const answer = clientErrorAnswer(error.code);
+  const status = statusFor(answer.code);
   const requestId = requestIdFrom(undefined);
   const body = JSON.stringify(errorEnvelope(answer.code, answer.message, requestId));
   const response =
-    `HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status]}\r\n` +
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
     'content-type: application/json; charset=utf-8\r\n' +
     `content-length: ${Buffer.byteLength(body)}\r\n` +
     'cache-control: no-store\r\n' +
@@ -97,25 +97,24 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
 }
 
 /**
- * Node answers two more protocol errors itself, with empty bodies, unless told otherwise: an
- * HTTP/1.1 request without `Host` (400) and an `Expect` other than `100-continue` (417). Every
- * listener creates its server with these options and `answerProtocolErrors`, and calls
- * `refuseMissingHost` first thing, so those get the envelope too.
+ * The HTTP server of every listener (ingress, management, metrics). Each protocol error Node would
+ * answer itself with an empty body is answered in the error envelope instead: what its parser
+ * refuses (`answerClientError`), an HTTP/1.1 request without `Host` (RFC 9112 §3.2: 400), and an
+ * `Expect` other than `100-continue` (417). `handle` sees only the requests left.
  */
-export const SERVER_PROTOCOL_OPTIONS = { requireHostHeader: false } as const;
-
-export function answerProtocolErrors(server: Server): void {
+export function createListener(options: ServerOptions, handle: (req: IncomingMessage, res: ServerResponse) => void): Server {
+  const server = createServer({ ...options, requireHostHeader: false }, (req, res) => {
+    if (req.headers.host === undefined && req.httpVersion === '1.1') {
+      sendError(res, 400, 'BAD_REQUEST', 'an HTTP/1.1 request needs a Host header', requestIdFrom(req.headers['x-request-id']), { connection: 'close' });
+      return;
+    }
+    handle(req, res);
+  });
   server.on('clientError', answerClientError);
   server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
     sendError(res, 417, 'EXPECTATION_FAILED', 'the only expectation supported is 100-continue', requestIdFrom(req.headers['x-request-id']), { connection: 'close' });
   });
-}
-
-/** RFC 9112 §3.2: an HTTP/1.1 request without Host is answered 400 (true when it was). */
-export function refuseMissingHost(req: IncomingMessage, res: ServerResponse, requestId: string): boolean {
-  if (req.headers.host !== undefined || req.httpVersion !== '1.1') return false;
-  sendError(res, 400, 'BAD_REQUEST', 'an HTTP/1.1 request needs a Host header', requestId, { connection: 'close' });
-  return true;
+  return server;
 }
 
 export type HealthState = 'up' | 'down';

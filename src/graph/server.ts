@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { GraphQLError, type DocumentNode, type ExecutionArgs } from 'graphql';
 import { CloseCode } from 'graphql-ws';
@@ -6,7 +6,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
 import type { Database } from '../db/client.js';
-import { answerProtocolErrors, checkHealth, readBodyCapped, refuseMissingHost, sendError, sendErrorAndClose, sendJson, SERVER_PROTOCOL_OPTIONS } from '../http.js';
+import { checkHealth, createListener, readBodyCapped, sendError, sendErrorAndClose, sendJson } from '../http.js';
 import { requestIdFrom } from '../ids.js';
 import { errorEnvelope } from '../ingress/errors.js';
 import type { IntegrationDirectory } from '../ingress/integration-directory.js';
@@ -146,15 +146,13 @@ export function createManagementServer(options: ManagementServerOptions): { serv
   // The ingress's deadlines (see ingress/server.ts): headers within headersTimeout, the body within
   // bodyTimeout (our own timer answers 408), anything still open at requestTimeout is dropped.
   // Responses are not covered: SSE subscriptions stay open as long as the client wants them.
-  const server = createServer({
+  const server = createListener({
     headersTimeout: headersTimeoutMs,
     requestTimeout: bodyTimeoutMs + headersTimeoutMs,
     connectionsCheckingInterval: Math.min(1000, headersTimeoutMs),
     keepAliveTimeout: 5_000,
-    ...SERVER_PROTOCOL_OPTIONS,
   }, (req, res) => {
     const requestId = requestIdFrom(req.headers['x-request-id']);
-    if (refuseMissingHost(req, res, requestId)) return;
     const path = (req.url ?? '/').split('?', 1)[0]!;
     if (routes.some((route) => route(req, res, path, requestId))) return;
     if (path === '/api/v1/health') {
@@ -206,7 +204,6 @@ export function createManagementServer(options: ManagementServerOptions): { serv
         if (!res.headersSent) sendJson(res, 500, errorEnvelope('INTERNAL_ERROR', 'unexpected error', requestId));
       });
   });
-  answerProtocolErrors(server);
 
   // graphql-ws on the same path: the key travels in connectionParams and is checked before any operation.
   // The transport's own cap is wider than one operation's, so that an oversized operation is

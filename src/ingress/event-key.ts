@@ -50,19 +50,12 @@ export function bodyHashKey(rawBody: Buffer): string {
 /** The longest event key, event type or ordering key: each is a text column, the first two indexed. */
 export const MAX_KEY_FIELD_LENGTH = 256;
 
-/** Characters as a reader counts them: an emoji is one, though two UTF-16 code units. */
-function codePoints(value: string): number {
+/** Whether `value` has more than `max` characters (an emoji is one, though two UTF-16 code units). */
+function longerThan(value: string, max: number): boolean {
+  if (value.length <= max) return false;
   let count = 0;
-  for (let at = 0; at < value.length; at++) {
-    const unit = value.charCodeAt(at);
-    // A high surrogate followed by a low one is one character.
-    if (unit >= 0xd800 && unit <= 0xdbff && at + 1 < value.length) {
-      const next = value.charCodeAt(at + 1);
-      if (next >= 0xdc00 && next <= 0xdfff) at++;
-    }
-    count++;
-  }
-  return count;
+  for (const _character of value) if (++count > max) return true;
+  return false;
 }
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
@@ -72,16 +65,17 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
  * can. The event key names the event (its id is derived from it), so it must also say exactly what
  * the provider sent: a number past 2^53 (or with a fraction) would be rounded by JSON.parse, and a
  * U+FFFD may stand for bytes that were not UTF-8; either way two different events would read as
- * one, and the second would be dropped as a duplicate after its 202. `exactText` says whether the
- * body's text is exactly its bytes (asked only when a key holds U+FFFD).
+ * one, and the second would be dropped as a duplicate after its 202. For the event key,
+ * `exactText` says whether the body's text is exactly its bytes (asked only when the key holds
+ * U+FFFD); for the other fields it is null, and neither rule applies.
  */
-export function keyFieldProblem(value: string | number, options: { isEventKey: boolean; exactText: () => boolean }): string | null {
+export function keyFieldProblem(value: string | number, exactText: (() => boolean) | null): string | null {
   if (typeof value === 'number') {
-    if (!options.isEventKey || Number.isSafeInteger(value)) return null;
+    if (exactText === null || Number.isSafeInteger(value)) return null;
     return `is a number JSON cannot carry exactly (a fraction, or beyond ${Number.MAX_SAFE_INTEGER}); send it as a string`;
   }
-  if (value.length > MAX_KEY_FIELD_LENGTH && codePoints(value) > MAX_KEY_FIELD_LENGTH) return `is longer than ${MAX_KEY_FIELD_LENGTH} characters`;
+  if (longerThan(value, MAX_KEY_FIELD_LENGTH)) return `is longer than ${MAX_KEY_FIELD_LENGTH} characters`;
   if (value.includes('\u0000') || LONE_SURROGATE.test(value)) return 'contains a NUL or an unpaired surrogate';
-  if (options.isEventKey && value.includes('\uFFFD') && !options.exactText()) return 'holds bytes that are not valid UTF-8';
+  if (exactText !== null && value.includes('\uFFFD') && !exactText()) return 'holds bytes that are not valid UTF-8';
   return null;
 }

@@ -208,7 +208,7 @@ export function createWebhookHandler(deps: WebhookHandlerDeps) {
     // Refused here, before the 202, whatever storage or the event's identity could not take.
     const exactText = () => bodyTextIsExact(rawBody, kind);
     for (const [field, value] of [['event key', keyRead], ['event type', typeRead], ['ordering key', orderingRead]] as const) {
-      const problem = value === null ? null : keyFieldProblem(value, { isEventKey: field === 'event key', exactText });
+      const problem = value === null ? null : keyFieldProblem(value, field === 'event key' ? exactText : null);
       if (problem) return reject('VALIDATION_ERROR', `${field} ${problem}`);
     }
     const eventKey = String(keyRead);

@@ -1,10 +1,10 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { requestIdFrom } from '../ids.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Route } from '../observability/routes.js';
-import { answerProtocolErrors, checkHealth, flatHeaders, DEFAULT_DRAIN, readBodyCapped, refuseMissingHost, sendError, sendErrorAndClose, sendJson, SERVER_PROTOCOL_OPTIONS } from '../http.js';
-import type { ErrorCode } from './errors.js';
+import { checkHealth, createListener, flatHeaders, DEFAULT_DRAIN, readBodyCapped, sendError, sendErrorAndClose, sendJson } from '../http.js';
+import { statusFor } from './errors.js';
 import type { WebhookHandler, WebhookOutcome } from './handle-webhook.js';
 import { createSourceAddressResolver } from './source-address.js';
 
@@ -32,47 +32,12 @@ export interface IngressServerOptions {
 // Shared with the management listener; re-exported for the callers that import it from here.
 export { readBodyCapped } from '../http.js';
 
-export function statusFor(code: ErrorCode): number {
-  switch (code) {
-    case 'NOT_FOUND':
-      return 404;
-    case 'METHOD_NOT_ALLOWED':
-      return 405;
-    case 'RATE_LIMITED':
-      return 429;
-    case 'PAYLOAD_TOO_LARGE':
-      return 413;
-    case 'UNSUPPORTED_MEDIA_TYPE':
-      return 415;
-    case 'SIGNATURE_MISSING':
-    case 'SIGNATURE_INVALID':
-    case 'TIMESTAMP_TOO_OLD':
-    case 'TIMESTAMP_TOO_NEW':
-    case 'UNAUTHORIZED':
-      return 401;
-    case 'VALIDATION_ERROR':
-    case 'BAD_REQUEST':
-      return 400;
-    case 'HEADERS_TOO_LARGE':
-      return 431;
-    case 'EXPECTATION_FAILED':
-      return 417;
-    case 'REQUEST_TIMEOUT':
-      return 408;
-    case 'SERVICE_UNAVAILABLE':
-      return 503;
-    case 'INTERNAL_ERROR':
-      return 500;
-  }
-}
-
 export function createIngressServer(options: IngressServerOptions): Server {
   const { log } = options;
   const bodyTimeoutMs = options.bodyTimeoutMs ?? 10_000;
   const sourceAddress = createSourceAddressResolver(options.trustedProxies ?? []);
 
   async function route(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
-    if (refuseMissingHost(req, res, requestId)) return;
     const url = req.url ?? '/';
     const queryAt = url.indexOf('?');
     const path = queryAt < 0 ? url : url.slice(0, queryAt);
@@ -139,13 +104,12 @@ export function createIngressServer(options: IngressServerOptions): Server {
   // reuses its socket, and with Node's 5 s default the server closed it just as the request
   // left (the sender sees a dropped connection, not an answer). 65 s outlasts the usual idle
   // timeouts of the load balancers and clients in front of us, which then close first.
-  const server = createServer(
+  return createListener(
     {
       headersTimeout: headersTimeoutMs,
       requestTimeout: bodyTimeoutMs + headersTimeoutMs,
       connectionsCheckingInterval: Math.min(1000, headersTimeoutMs),
       keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
-      ...SERVER_PROTOCOL_OPTIONS,
     },
     (req, res) => {
       const requestId = requestIdFrom(req.headers['x-request-id']);
@@ -157,6 +121,4 @@ export function createIngressServer(options: IngressServerOptions): Server {
       });
     },
   );
-  answerProtocolErrors(server);
-  return server;
 }
